@@ -1,0 +1,248 @@
+package parlogin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// maxCallbackSize bounds the parameters of an authorization response. Real ones are well under
+// 4 KB; anything larger is refused before it is parsed.
+const maxCallbackSize = 16 << 10
+
+// Callback finishes a login: mount it at the path of Config.RedirectURL, for GET, and for POST
+// when the response mode is form_post. It checks the authorization response (state, iss, error),
+// exchanges the code with a client assertion and the PKCE verifier, verifies the ID token, starts
+// a fresh session and redirects to where the user was going. A failure goes to Config.ErrorHandler
+// and leaves any existing session untouched.
+func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
+	// The URL carries a code: keep it out of the Referer of anything this page links to.
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	d, returnTo, err := m.finishLogin(w, r)
+	if err == nil {
+		err = m.startSession(w, r, d)
+	}
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	noStore(w)
+	http.Redirect(w, r, safeReturnTo(returnTo), http.StatusSeeOther)
+}
+
+// finishLogin checks the authorization response of r and redeems it for a verified identity.
+func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessionData, string, error) {
+	params, err := callbackParams(w, r)
+	if err != nil {
+		return nil, "", err
+	}
+	// Consume the pending login first, whatever follows: a state is good for one response.
+	a, stateErr := m.flows.consume(w, r, params.Get("state"))
+
+	// RFC 9207 §2.4: an iss that names another issuer means a mix-up, whatever else the response
+	// says; a missing iss matters for a response that would be processed.
+	iss, hasIss := params["iss"]
+	if hasIss && (len(iss) != 1 || iss[0] != m.cfg.Issuer) {
+		return nil, "", fmt.Errorf("%w: response from %q", ErrIssuerMismatch, oauthErrorText(params.Get("iss")))
+	}
+	if params.Get("error") != "" {
+		return nil, "", newOAuthError(EndpointAuthorization, 0, params.Get)
+	}
+	if stateErr != nil {
+		return nil, "", stateErr
+	}
+	if !hasIss && m.issParameter {
+		return nil, "", fmt.Errorf("%w: response has no iss although the provider supports it", ErrIssuerMismatch)
+	}
+	if a.FormPost != (r.Method == http.MethodPost) {
+		return nil, "", fmt.Errorf("%w: response mode differs from the one requested", ErrInvalidCallback)
+	}
+	code := params.Get("code")
+	if code == "" {
+		return nil, "", fmt.Errorf("%w: no code", ErrInvalidCallback)
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
+	defer cancel()
+	token, err := m.exchange(ctx, code, a.Verifier)
+	if err != nil {
+		return nil, "", err
+	}
+	d, err := m.verifyIDToken(ctx, token, a)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, a.ReturnTo, nil
+}
+
+// callbackParams returns the authorization response parameters: the query of a GET, the form
+// body of a form_post POST (RFC 6749 §4.1.2, OAuth 2.0 Form Post Response Mode).
+func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	switch r.Method {
+	case http.MethodGet:
+		if len(r.URL.RawQuery) > maxCallbackSize {
+			return nil, fmt.Errorf("%w: oversized query", ErrInvalidCallback)
+		}
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidCallback, err)
+		}
+		return q, nil
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxCallbackSize)
+		if err := r.ParseForm(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidCallback, err)
+		}
+		return r.PostForm, nil
+	default:
+		return nil, ErrMethodNotAllowed
+	}
+}
+
+// exchange redeems code at the token endpoint with a fresh client assertion and the PKCE verifier.
+func (m *Middleware) exchange(ctx context.Context, code, verifier string) (*oauth2.Token, error) {
+	assertion, err := m.signer.assertion(m.tokenURL)
+	if err != nil {
+		return nil, fmt.Errorf("parlogin: signing client assertion: %w", err)
+	}
+	token, err := m.oauth2.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.client), code,
+		oauth2.VerifierOption(verifier),
+		oauth2.SetAuthURLParam("client_assertion_type", clientAssertionType),
+		oauth2.SetAuthURLParam("client_assertion", assertion),
+	)
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	return token, nil
+}
+
+// tokenError turns an error of golang.org/x/oauth2 into a ProviderError.
+func tokenError(err error) *ProviderError {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		pe := &ProviderError{
+			Endpoint:    EndpointToken,
+			Code:        oauthErrorText(re.ErrorCode),
+			Description: oauthErrorText(re.ErrorDescription),
+			URI:         oauthErrorText(re.ErrorURI),
+			Err:         re,
+		}
+		if re.Response != nil {
+			pe.StatusCode = re.Response.StatusCode
+		}
+		return pe
+	}
+	return &ProviderError{Endpoint: EndpointToken, Err: err}
+}
+
+// idTokenClaims are the ID token claims checked here beyond what go-oidc checks.
+type idTokenClaims struct {
+	AuthorizedParty string   `json:"azp"`
+	AuthTime        *float64 `json:"auth_time"`
+	ACR             string   `json:"acr"`
+}
+
+// protocolClaims are ID token claims about the token rather than the user; they are not kept in
+// the session.
+var protocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "auth_time", "jti"}
+
+// verifyIDToken verifies the ID token of a token response (OpenID Connect Core §3.1.3.7) and
+// returns the session data for it. a is the pending login, or nil for a refresh (§12.2), where
+// there is no nonce, max_age or acr to check.
+func (m *Middleware) verifyIDToken(ctx context.Context, token *oauth2.Token, a *attempt) (*sessionData, error) {
+	raw, _ := token.Extra("id_token").(string)
+	if raw == "" {
+		return nil, fmt.Errorf("%w: the token response has no id_token", ErrInvalidIDToken)
+	}
+	// go-oidc checks the signature against the provider's keys (refetched for an unknown key ID),
+	// the algorithm, iss, aud and exp.
+	idt, err := m.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+	}
+	now := m.cfg.Now()
+	if a != nil && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(a.Nonce)) != 1 {
+		return nil, ErrNonceMismatch
+	}
+	var c idTokenClaims
+	if err := idt.Claims(&c); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+	}
+	switch {
+	case idt.Subject == "":
+		return nil, fmt.Errorf("%w: no sub", ErrInvalidIDToken)
+	case len(idt.Audience) > 1 && c.AuthorizedParty == "":
+		return nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidIDToken)
+	case c.AuthorizedParty != "" && c.AuthorizedParty != m.cfg.ClientID:
+		return nil, fmt.Errorf("%w: azp is another client", ErrInvalidIDToken)
+	case idt.IssuedAt.IsZero():
+		return nil, fmt.Errorf("%w: no iat", ErrInvalidIDToken)
+	case idt.IssuedAt.After(now.Add(m.cfg.ClockSkew)):
+		return nil, fmt.Errorf("%w: issued in the future", ErrInvalidIDToken)
+	}
+	if idt.AccessTokenHash != "" {
+		if err := idt.VerifyAccessToken(token.AccessToken); err != nil {
+			return nil, fmt.Errorf("%w: at_hash: %w", ErrInvalidIDToken, err)
+		}
+	}
+	var authTime time.Time
+	if c.AuthTime != nil {
+		authTime = time.Unix(int64(*c.AuthTime), 0)
+	}
+	if a != nil && a.MaxAge != "" {
+		maxAge, _ := strconv.Atoi(a.MaxAge) // checked when the login started
+		switch {
+		case authTime.IsZero():
+			return nil, fmt.Errorf("%w: max_age was requested and auth_time is missing", ErrInvalidIDToken)
+		case now.Sub(authTime) > time.Duration(maxAge)*time.Second+m.cfg.ClockSkew:
+			return nil, fmt.Errorf("%w: authentication older than max_age", ErrInvalidIDToken)
+		}
+	}
+	if a != nil && a.ACR != "" && !slices.Contains(strings.Fields(a.ACR), c.ACR) {
+		return nil, fmt.Errorf("%w: acr %q is not one of the requested acr_values", ErrInvalidIDToken, oauthErrorText(c.ACR))
+	}
+
+	claims, err := identityClaims(idt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+	}
+	d := &sessionData{
+		Subject: idt.Subject,
+		Issuer:  idt.Issuer,
+		Expiry:  now.Add(m.cfg.SessionMaxAge).Unix(),
+		Claims:  claims,
+	}
+	if !authTime.IsZero() {
+		d.AuthTime = authTime.Unix()
+	}
+	if m.cfg.SaveTokens {
+		d.setToken(token)
+	}
+	return d, nil
+}
+
+// identityClaims returns the claims of idt about the user, as compact JSON.
+func identityClaims(idt *oidc.IDToken) (json.RawMessage, error) {
+	var all map[string]json.RawMessage
+	if err := idt.Claims(&all); err != nil {
+		return nil, err
+	}
+	for _, name := range protocolClaims {
+		delete(all, name)
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(all)
+}

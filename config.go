@@ -1,0 +1,256 @@
+package parlogin
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+// Audience selects the "aud" claim of client assertions.
+type Audience int
+
+const (
+	// AudienceIssuer sets "aud" to the issuer identifier, as RFC 9126 §2 recommends for pushed
+	// authorization requests. Accepted by PingOne, Keycloak, Okta and oidc-provider.
+	AudienceIssuer Audience = iota
+	// AudienceEndpoint sets "aud" to the URL of the endpoint being called (the PAR endpoint or the
+	// token endpoint), for providers that accept nothing else.
+	AudienceEndpoint
+)
+
+// Defaults of the optional Config fields.
+const (
+	DefaultSessionMaxAge     = 8 * time.Hour
+	DefaultAssertionLifetime = 60 * time.Second
+	DefaultClockSkew         = 30 * time.Second
+	DefaultTimeout           = 10 * time.Second
+)
+
+// maxAssertionLifetime is PingOne's limit for a client assertion's "exp", and a sane one anywhere.
+const maxAssertionLifetime = time.Hour
+
+// Config describes the provider, the client and the sessions. Fields marked required must be set;
+// the zero value of every other field selects the documented default.
+type Config struct {
+	// Issuer is the provider's issuer identifier (required), for example
+	// "https://auth.pingone.com/{envID}/as". The discovery document is read from
+	// Issuer + "/.well-known/openid-configuration" and must name exactly this issuer.
+	Issuer string
+
+	// ClientID is the OAuth 2.0 client identifier (required).
+	ClientID string
+
+	// ClientSecret is the client secret (required). It is used only as the HMAC key of the
+	// client_secret_jwt assertions (RFC 7523) and request objects; it is never sent, logged or put
+	// in an error. It must be at least 32 bytes long (RFC 7518 §3.2 for HS256); a secret shorter
+	// than SigningAlg's hash is logged as a warning.
+	ClientSecret string
+
+	// RedirectURL is the absolute URL of the callback (required), registered at the provider.
+	// Route it to [Middleware.Callback]. An https URL makes every cookie Secure.
+	RedirectURL string
+
+	// Store keeps the sessions (required). Its keys must survive restarts. parlogin sets the cookie
+	// options itself on every save, whatever the store's defaults: HttpOnly, SameSite=Lax, Path=/,
+	// Secure when RedirectURL is https. A cookie store holds about 4 KB per cookie: enough for the
+	// identity, usually too little for tokens (see SaveTokens).
+	Store sessions.Store
+
+	// Scopes are requested in addition to "openid", which is always sent.
+	Scopes []string
+
+	// AuthParams, if set, returns extra authorization parameters for the login started by r:
+	// acr_values, login_hint, max_age, prompt, response_mode, ui_locales, claims, or provider
+	// extras such as PingOne's mobilePayload. A parameter that parlogin owns (response_type,
+	// client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
+	// request, request_uri, client_assertion…) fails the login with [ErrAuthParam]. When
+	// max_age or acr_values are sent, the ID token's auth_time and acr are checked against them.
+	AuthParams func(r *http.Request) url.Values
+
+	// ResponseMode is "query" (the default) or "form_post". With form_post on an https app the
+	// login's cookie is SameSite=None, because the provider's POST to the callback is cross-site.
+	ResponseMode string
+
+	// RequestObject sends the authorization parameters as a signed request object (RFC 9101),
+	// signed with SigningAlg and the client secret, inside the pushed authorization request.
+	RequestObject bool
+
+	// SigningAlg is the HMAC algorithm of client assertions and request objects: "HS256" (the
+	// default), "HS384" or "HS512".
+	SigningAlg string
+
+	// AssertionAudience selects the "aud" of client assertions; the default is AudienceIssuer.
+	AssertionAudience Audience
+
+	// AssertionLifetime is how long a client assertion is valid; default 60 s, at most one hour.
+	AssertionLifetime time.Duration
+
+	// PAREndpoint overrides the discovery document's pushed_authorization_request_endpoint, for
+	// providers that support PAR without publishing it. Without either, New fails.
+	PAREndpoint string
+
+	// IDTokenSigningAlgs limits the algorithms accepted for ID token signatures; by default, the
+	// asymmetric algorithms the provider publishes. "none" and HMAC are never accepted.
+	IDTokenSigningAlgs []string
+
+	// SaveTokens keeps the ID token, access token and refresh token in the session, for
+	// [Middleware.Token] and for the id_token_hint of logout. Off by default: tokens rarely fit in a
+	// cookie, and a login whose session cannot be saved fails with [ErrSessionStore].
+	SaveTokens bool
+
+	// SessionName is the name of the session cookie; pending logins use SessionName + "-flow-…".
+	// The default is "__Host-parlogin" when RedirectURL is https and "parlogin" otherwise.
+	SessionName string
+
+	// SessionMaxAge is how long a session lasts after login; default 8 hours.
+	SessionMaxAge time.Duration
+
+	// PostLogoutRedirectURL is where the provider sends the user after logout
+	// (post_logout_redirect_uri, registered at the provider). Without an end_session_endpoint,
+	// [Middleware.Logout] redirects there itself; the default is "/".
+	PostLogoutRedirectURL string
+
+	// ClockSkew is the leeway allowed between the app's and the provider's clocks when checking
+	// exp, iat and auth_time; default 30 s.
+	ClockSkew time.Duration
+
+	// Timeout bounds every call to the provider (discovery, JWKS, PAR, token); default 10 s.
+	Timeout time.Duration
+
+	// HTTPClient makes the calls to the provider; by default a client with its own connection
+	// pool. Its transport is wrapped so that response bodies are bounded, and Timeout applies
+	// when the client has none.
+	HTTPClient *http.Client
+
+	// ErrorHandler answers requests that fail: a login that cannot start, a callback that fails a
+	// check, an anonymous API request. The default answers the status from [ErrorStatus] with its
+	// status text only, and logs the error. err never contains secrets or tokens.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives warnings and the default error handler's reports; default slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+var hmacHashSize = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
+
+// withDefaults validates c and returns it with defaults filled in. It reports every problem at
+// once, so that a misconfigured app fails at start-up with the whole list.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("parlogin: config: "+format, args...))
+	}
+	if c.Issuer == "" {
+		bad("Issuer is required")
+	} else if u, err := url.Parse(c.Issuer); err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("Issuer must be an absolute URL without query or fragment")
+	}
+	if c.ClientID == "" {
+		bad("ClientID is required")
+	}
+	if c.SigningAlg == "" {
+		c.SigningAlg = "HS256"
+	}
+	if _, ok := hmacHashSize[c.SigningAlg]; !ok {
+		bad("SigningAlg %q is not HS256, HS384 or HS512", c.SigningAlg)
+	}
+	if c.ClientSecret == "" {
+		bad("ClientSecret is required")
+	} else if len(c.ClientSecret) < 32 {
+		bad("ClientSecret is shorter than 32 bytes, too weak for an HMAC key (RFC 7518 §3.2)")
+	}
+	var redirect *url.URL
+	if c.RedirectURL == "" {
+		bad("RedirectURL is required")
+	} else if u, err := url.Parse(c.RedirectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		bad("RedirectURL must be an absolute http(s) URL without fragment")
+	} else {
+		redirect = u
+	}
+	if c.Store == nil {
+		bad("Store is required")
+	}
+	switch c.ResponseMode {
+	case "", "query", "form_post":
+	default:
+		bad("ResponseMode %q is not query or form_post", c.ResponseMode)
+	}
+	if c.AssertionAudience != AudienceIssuer && c.AssertionAudience != AudienceEndpoint {
+		bad("AssertionAudience %d is unknown", c.AssertionAudience)
+	}
+	if c.AssertionLifetime == 0 {
+		c.AssertionLifetime = DefaultAssertionLifetime
+	}
+	if c.AssertionLifetime < 0 || c.AssertionLifetime > maxAssertionLifetime {
+		bad("AssertionLifetime must be between 0 and one hour")
+	}
+	for _, alg := range c.IDTokenSigningAlgs {
+		if alg == "none" || strings.HasPrefix(alg, "HS") {
+			bad("IDTokenSigningAlgs may not contain %q", alg)
+		}
+	}
+	if c.SessionMaxAge == 0 {
+		c.SessionMaxAge = DefaultSessionMaxAge
+	}
+	if c.ClockSkew == 0 {
+		c.ClockSkew = DefaultClockSkew
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.SessionMaxAge < 0 || c.ClockSkew < 0 || c.Timeout < 0 {
+		bad("SessionMaxAge, ClockSkew and Timeout may not be negative")
+	}
+	secure := redirect != nil && redirect.Scheme == "https"
+	if c.SessionName == "" {
+		c.SessionName = "parlogin"
+		if secure {
+			c.SessionName = "__Host-parlogin"
+		}
+	}
+	if !secure && (strings.HasPrefix(c.SessionName, "__Host-") || strings.HasPrefix(c.SessionName, "__Secure-")) {
+		bad("SessionName %q needs an https RedirectURL", c.SessionName)
+	}
+	if c.PostLogoutRedirectURL != "" {
+		if u, err := url.Parse(c.PostLogoutRedirectURL); err != nil || !u.IsAbs() {
+			bad("PostLogoutRedirectURL must be an absolute URL")
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	if n := hmacHashSize[c.SigningAlg]; len(c.ClientSecret) < n {
+		c.Logger.Warn("parlogin: ClientSecret is shorter than the hash of SigningAlg",
+			"alg", c.SigningAlg, "want_bytes", n)
+	}
+	for _, raw := range []string{c.Issuer, c.RedirectURL} {
+		if u, _ := url.Parse(raw); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			c.Logger.Warn("parlogin: plain http to a non-loopback host: codes, tokens and cookies travel in clear", "url", raw)
+		}
+	}
+	return c, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,236 @@
+package parlogin
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"golang.org/x/oauth2"
+)
+
+const (
+	// flowLifetime bounds how long a login may take, from its start to the callback.
+	flowLifetime = 10 * time.Minute
+	// maxPendingLogins bounds the logins pending at once in one browser (several tabs, a restored
+	// browser session); starting one more evicts the oldest.
+	maxPendingLogins = 5
+	// pendingCookieBudget bounds the bytes of the pending logins' cookies kept when another one
+	// starts, so that the Cookie header stays well under 4 KB even with long return targets.
+	pendingCookieBudget = 2048
+	// flowValueKey is the key of a pending login in its session's values.
+	flowValueKey = "login"
+)
+
+// attempt is a pending login: what the callback needs to finish it.
+type attempt struct {
+	State    string `json:"-"` // the session's name carries it
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`           // PKCE code verifier (RFC 7636)
+	Created  int64  `json:"t"`           // Unix milliseconds
+	ReturnTo string `json:"r,omitempty"` // safe relative target
+	MaxAge   string `json:"m,omitempty"` // max_age as sent, "" when not sent
+	ACR      string `json:"a,omitempty"` // acr_values as sent
+	FormPost bool   `json:"f,omitempty"` // response_mode=form_post
+}
+
+func newAttempt(returnTo string, params url.Values, now time.Time) *attempt {
+	return &attempt{
+		State:    rand.Text(),
+		Nonce:    rand.Text(),
+		Verifier: oauth2.GenerateVerifier(),
+		Created:  now.UnixMilli(),
+		ReturnTo: returnTo,
+		MaxAge:   params.Get("max_age"),
+		ACR:      params.Get("acr_values"),
+	}
+}
+
+// flows keeps pending logins, one session per login named prefix + state, the way
+// mod_auth_openidc keeps one state cookie per login: logins started at the same moment in several
+// tabs do not overwrite each other, as they would in one shared cookie that every tab rewrites.
+type flows struct {
+	store  sessions.Store
+	prefix string
+	secure bool
+	now    func() time.Time
+	used   usedStates
+}
+
+// save stores a as a pending login, first evicting the oldest ones beyond maxPendingLogins.
+func (f *flows) save(w http.ResponseWriter, r *http.Request, a *attempt) error {
+	f.evict(w, r)
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	s := sessions.NewSession(f.store, f.prefix+a.State)
+	s.Values[flowValueKey] = string(b)
+	s.Options = f.options(a.FormPost, int(flowLifetime/time.Second))
+	if err := f.store.Save(r, w, s); err != nil {
+		return fmt.Errorf("%w: saving the pending login: %w", ErrSessionStore, err)
+	}
+	return nil
+}
+
+// options are the cookie options of a pending login. The provider's form_post to the callback is
+// a cross-site POST, which carries only SameSite=None cookies; browsers accept those only when
+// Secure, so on plain http (development on loopback, same-site by definition) Lax is kept.
+func (f *flows) options(formPost bool, maxAge int) *sessions.Options {
+	sameSite := http.SameSiteLaxMode
+	if formPost && f.secure {
+		sameSite = http.SameSiteNoneMode
+	}
+	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: f.secure, HttpOnly: true, SameSite: sameSite}
+}
+
+// evict deletes pending logins so that, with the one about to be added, at most
+// maxPendingLogins remain: undecodable and expired ones first, then the oldest.
+func (f *flows) evict(w http.ResponseWriter, r *http.Request) {
+	type pending struct {
+		session *sessions.Session
+		created int64 // -1: unreadable or expired
+		order   int   // position in the Cookie header: browsers list older cookies first
+		size    int
+	}
+	var all []pending
+	seen := make(map[string]bool)
+	for _, c := range r.Cookies() {
+		// Browsers keep a few dozen cookies per site at most; bound the work for other clients.
+		if !strings.HasPrefix(c.Name, f.prefix) || seen[c.Name] || len(seen) == 4*maxPendingLogins {
+			continue
+		}
+		seen[c.Name] = true
+		p := pending{created: -1, order: len(all), size: len(c.Name) + len(c.Value)}
+		p.session, _ = f.store.Get(r, c.Name)
+		if p.session == nil {
+			p.session = sessions.NewSession(f.store, c.Name)
+		}
+		if a, err := f.decode(p.session); err == nil && !f.expired(a) {
+			p.created = a.Created
+		}
+		all = append(all, p)
+	}
+	// Keep the newest within both bounds, leaving room for the one about to be added.
+	slices.SortFunc(all, func(a, b pending) int {
+		return cmp.Or(cmp.Compare(b.created, a.created), cmp.Compare(b.order, a.order))
+	})
+	kept, size := 0, 0
+	for _, p := range all {
+		if p.created >= 0 && kept < maxPendingLogins-1 && size+p.size <= pendingCookieBudget {
+			kept++
+			size += p.size
+			continue
+		}
+		f.delete(w, r, p.session)
+	}
+}
+
+// consume returns the pending login for state and deletes it: a state is good for one callback.
+func (f *flows) consume(w http.ResponseWriter, r *http.Request, state string) (*attempt, error) {
+	if !validToken(state) {
+		return nil, fmt.Errorf("%w: malformed state", ErrInvalidState)
+	}
+	name := f.prefix + state
+	if _, err := r.Cookie(name); err != nil {
+		return nil, fmt.Errorf("%w: no pending login for this state in this browser", ErrInvalidState)
+	}
+	s, err := f.store.Get(r, name)
+	if s == nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidState, err)
+	}
+	f.delete(w, r, s)
+	a, err := f.decode(s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: unreadable pending login: %w", ErrInvalidState, err)
+	case f.expired(a):
+		return nil, fmt.Errorf("%w: login took longer than %v", ErrInvalidState, flowLifetime)
+	case !f.used.claim(state, time.UnixMilli(a.Created).Add(flowLifetime), f.now()):
+		return nil, fmt.Errorf("%w: state already used", ErrInvalidState)
+	}
+	return a, nil
+}
+
+func (f *flows) decode(s *sessions.Session) (*attempt, error) {
+	if s == nil || s.IsNew {
+		return nil, fmt.Errorf("no session")
+	}
+	raw, _ := s.Values[flowValueKey].(string)
+	var a attempt
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		return nil, err
+	}
+	// The codecs of gorilla's stores bind a session to its name, which carries the state.
+	a.State = strings.TrimPrefix(s.Name(), f.prefix)
+	return &a, nil
+}
+
+func (f *flows) expired(a *attempt) bool {
+	age := f.now().Sub(time.UnixMilli(a.Created))
+	return age > flowLifetime || age < -flowLifetime
+}
+
+func (f *flows) delete(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
+	s.Options = f.options(false, -1)
+	_ = f.store.Save(r, w, s) // a leftover is harmless: it expires and is evicted
+}
+
+// validToken reports whether s has the shape of a state made by rand.Text: 26 base32 characters.
+// Checking the shape first keeps oversized or odd input away from cookie names and stores.
+func validToken(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxUsedStates bounds the memory of usedStates. Only states of genuine pending logins (decoded
+// from the store) are recorded, each for at most flowLifetime.
+const maxUsedStates = 1 << 18
+
+// usedStates remembers the states consumed by this process until their login would have expired,
+// so that a state is single-use even with a cookie store, where a captured cookie could otherwise
+// be replayed along with its authorization response.
+type usedStates struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+// claim records state as used until the given time, and reports whether it was unused.
+func (u *usedStates) claim(state string, until, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, ok := u.until[state]; ok {
+		return false
+	}
+	if u.until == nil {
+		u.until = make(map[string]time.Time)
+	}
+	if len(u.until) >= maxUsedStates {
+		for s, t := range u.until {
+			if now.After(t) {
+				delete(u.until, s)
+			}
+		}
+		if len(u.until) >= maxUsedStates {
+			// Still full of live logins: forget the record rather than refuse logins; the
+			// provider's single-use code and the PKCE binding still stop a replay.
+			clear(u.until)
+		}
+	}
+	u.until[state] = until
+	return true
+}

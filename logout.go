@@ -1,0 +1,59 @@
+package parlogin
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// Logout signs the user out: mount it at a POST route and post to it from a form. It refuses other
+// methods and cross-origin requests (checked by [http.CrossOriginProtection] from Sec-Fetch-Site
+// and Origin), deletes the session, and sends the browser to the provider's end_session_endpoint
+// when it has one (OpenID Connect RP-Initiated Logout 1.0), with client_id, the ID token as
+// id_token_hint when Config.SaveTokens kept it, and Config.PostLogoutRedirectURL with a state.
+// Without an end_session_endpoint it redirects to Config.PostLogoutRedirectURL, or "/".
+func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		m.fail(w, r, ErrMethodNotAllowed)
+		return
+	}
+	if err := m.origins.Check(r); err != nil {
+		m.fail(w, r, fmt.Errorf("%w: %w", ErrCrossOrigin, err))
+		return
+	}
+	var idToken string
+	if s, d, ok := m.loadSession(r); ok {
+		idToken = d.IDToken
+		m.endSession(w, r, s)
+	} else if _, err := r.Cookie(m.cfg.SessionName); err == nil {
+		// An expired or unreadable session: delete it all the same.
+		if s, _ := m.cfg.Store.Get(r, m.cfg.SessionName); s != nil {
+			m.endSession(w, r, s)
+		}
+	}
+	noStore(w)
+	http.Redirect(w, r, m.logoutURL(idToken), http.StatusSeeOther)
+}
+
+func (m *Middleware) logoutURL(idToken string) string {
+	if m.endSessionURL == "" {
+		return cmpOr(m.cfg.PostLogoutRedirectURL, "/")
+	}
+	u, err := url.Parse(m.endSessionURL)
+	if err != nil {
+		return cmpOr(m.cfg.PostLogoutRedirectURL, "/")
+	}
+	q := u.Query()
+	q.Set("client_id", m.cfg.ClientID)
+	if idToken != "" {
+		q.Set("id_token_hint", idToken)
+	}
+	if m.cfg.PostLogoutRedirectURL != "" {
+		q.Set("post_logout_redirect_uri", m.cfg.PostLogoutRedirectURL)
+		q.Set("state", rand.Text())
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

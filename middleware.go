@@ -1,0 +1,246 @@
+package parlogin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Middleware signs users in with OpenID Connect. Create it with [New]; it is safe for concurrent
+// use. Route [Middleware.Callback] at the path of Config.RedirectURL and [Middleware.Logout] at a
+// POST route, and wrap protected handlers with [Middleware.Require].
+type Middleware struct {
+	cfg    Config
+	client *http.Client
+	signer *assertionSigner
+
+	authURL       *url.URL
+	parURL        string
+	tokenURL      string
+	endSessionURL string
+	// issParameter: the provider promises "iss" in authorization responses (RFC 9207).
+	issParameter bool
+
+	scope    string
+	oauth2   oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	secure   bool
+	flows    *flows
+	refresh  refreshGroup
+	origins  *http.CrossOriginProtection
+}
+
+// discovery holds the provider metadata parlogin reads beyond what go-oidc exposes.
+type discovery struct {
+	PAREndpoint        string `json:"pushed_authorization_request_endpoint"`
+	RequirePAR         bool   `json:"require_pushed_authorization_requests"`
+	EndSessionEndpoint string `json:"end_session_endpoint"`
+	IssParameter       bool   `json:"authorization_response_iss_parameter_supported"`
+}
+
+// New validates c, reads the provider's discovery document and returns a ready Middleware. ctx
+// bounds discovery only. Configuration mistakes and an unreachable provider are reported here,
+// never at request time; an unreachable provider is a [*ProviderError].
+func New(ctx context.Context, c Config) (*Middleware, error) {
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m := &Middleware{cfg: c, client: newHTTPClient(c.HTTPClient, c.Timeout), signer: newAssertionSigner(c)}
+
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.client), c.Timeout)
+	defer cancel()
+	provider, err := oidc.NewProvider(ctx, c.Issuer)
+	if err != nil {
+		return nil, &ProviderError{Endpoint: EndpointDiscovery, Err: err}
+	}
+	var meta discovery
+	if err := provider.Claims(&meta); err != nil {
+		return nil, &ProviderError{Endpoint: EndpointDiscovery, Description: "malformed discovery document", Err: err}
+	}
+	m.parURL = cmpOr(c.PAREndpoint, meta.PAREndpoint)
+	if m.parURL == "" {
+		return nil, fmt.Errorf("parlogin: %s publishes no pushed_authorization_request_endpoint; set Config.PAREndpoint if it supports PAR", c.Issuer)
+	}
+	endpoint := provider.Endpoint()
+	m.authURL, err = url.Parse(endpoint.AuthURL)
+	if err != nil || !m.authURL.IsAbs() {
+		return nil, fmt.Errorf("parlogin: discovery: authorization_endpoint %q is not an absolute URL", endpoint.AuthURL)
+	}
+	for _, u := range []string{m.parURL, endpoint.TokenURL} {
+		if p, err := url.Parse(u); err != nil || !p.IsAbs() {
+			return nil, fmt.Errorf("parlogin: discovery: endpoint %q is not an absolute URL", u)
+		}
+	}
+	m.tokenURL = endpoint.TokenURL
+	m.endSessionURL = meta.EndSessionEndpoint
+	m.issParameter = meta.IssParameter
+
+	scopes := []string{oidc.ScopeOpenID}
+	for _, s := range c.Scopes {
+		for _, scope := range strings.Fields(s) {
+			if !slices.Contains(scopes, scope) {
+				scopes = append(scopes, scope)
+			}
+		}
+	}
+	m.scope = strings.Join(scopes, " ")
+
+	m.oauth2 = oauth2.Config{
+		ClientID: c.ClientID,
+		// No ClientSecret: the client authenticates with an assertion, and a second method in the
+		// same request (client_secret or Basic) is an error at strict providers.
+		Endpoint:    oauth2.Endpoint{AuthURL: endpoint.AuthURL, TokenURL: endpoint.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+		RedirectURL: c.RedirectURL,
+	}
+	m.verifier = provider.Verifier(&oidc.Config{
+		ClientID:             c.ClientID,
+		SupportedSigningAlgs: c.IDTokenSigningAlgs,
+		// go-oidc compares exp with no leeway; shifting its clock back allows ClockSkew.
+		Now: func() time.Time { return c.Now().Add(-c.ClockSkew) },
+	})
+	redirect, _ := url.Parse(c.RedirectURL) // checked by withDefaults
+	m.secure = redirect.Scheme == "https"
+	m.flows = &flows{store: c.Store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now}
+	m.origins = http.NewCrossOriginProtection()
+	return m, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Require returns a handler that serves next only to signed-in users, with the [User] in the
+// request context ([FromContext]). A browser navigation without a session starts a login and comes
+// back to the same URL afterwards; any other request gets [ErrUnauthenticated] through
+// Config.ErrorHandler (401 by default), never a redirect.
+func (m *Middleware) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r, ok := m.Authenticate(w, r); ok {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Authenticate is [Middleware.Require] for callers that are not an http.Handler chain, such as
+// framework adapters. For a signed-in user it returns r with the user in its context and true.
+// Otherwise it has answered w (a login redirect or an error) and returns r and false; the caller
+// must then write nothing more.
+func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if u, ok := m.User(r); ok {
+		return r.WithContext(NewContext(r.Context(), u)), true
+	}
+	if isNavigation(r) {
+		m.startLogin(w, r, returnTarget(r.URL))
+	} else {
+		m.fail(w, r, ErrUnauthenticated)
+	}
+	return r, false
+}
+
+// User returns the signed-in user of r, without starting a login: for pages that show more to
+// signed-in users but are open to all.
+func (m *Middleware) User(r *http.Request) (*User, bool) {
+	if u, ok := FromContext(r.Context()); ok {
+		return u, true
+	}
+	_, d, ok := m.loadSession(r)
+	if !ok {
+		return nil, false
+	}
+	return d.user(), true
+}
+
+// Login starts a login and, once signed in, sends the user to the return_to query parameter when
+// it is a relative path on this site ("/" otherwise). Route it for "Sign in" links; protected routes
+// do not need it.
+func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		m.fail(w, r, ErrMethodNotAllowed)
+		return
+	}
+	m.startLogin(w, r, safeReturnTo(r.URL.Query().Get("return_to")))
+}
+
+// startLogin pushes an authorization request for a new pending login and redirects the browser to
+// the provider. Nothing is stored unless the provider accepted the request.
+func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+	extra, err := m.extraParams(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	a := newAttempt(returnTo, extra, m.cfg.Now())
+	params := m.authorizationParams(a, extra)
+	a.FormPost = params.Get("response_mode") == "form_post"
+
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
+	defer cancel()
+	requestURI, err := m.pushAuthorizationRequest(ctx, params)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if err := m.flows.save(w, r, a); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	noStore(w)
+	http.Redirect(w, r, m.authorizationURL(requestURI), http.StatusSeeOther)
+}
+
+// isNavigation reports whether r is a browser loading a page, which may be redirected to a login,
+// rather than a script or API client, which must get a status it can handle.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	if r.Header.Get("X-Requested-With") != "" {
+		return false
+	}
+	return strings.Contains(strings.ToLower(r.Header.Get("Accept")), "text/html")
+}
+
+// fail reports err through the error handler.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	noStore(w)
+	if m.cfg.ErrorHandler != nil {
+		m.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	m.defaultErrorHandler(w, r, err)
+}
+
+// defaultErrorHandler logs err and answers its status with the status text only: error details
+// help attackers and confuse users.
+func (m *Middleware) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status := ErrorStatus(err)
+	level := slog.LevelWarn
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status == http.StatusUnauthorized:
+		level = slog.LevelDebug // anonymous API calls are routine
+	}
+	m.cfg.Logger.Log(r.Context(), level, "parlogin: request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+	http.Error(w, http.StatusText(status), status)
+}
+
+// noStore keeps responses that set or clear login cookies out of caches.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+}

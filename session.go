@@ -1,0 +1,125 @@
+package parlogin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"golang.org/x/oauth2"
+)
+
+// sessionValueKey is the key of the signed-in user in the session's values.
+const sessionValueKey = "user"
+
+// sessionData is what a session holds: the identity from the ID token and, with
+// Config.SaveTokens, the tokens. It is stored as one compact JSON string, so that any
+// gorilla/sessions store and codec can hold it without type registration.
+type sessionData struct {
+	Subject      string          `json:"sub"`
+	Issuer       string          `json:"iss"`
+	AuthTime     int64           `json:"at,omitempty"`
+	Expiry       int64           `json:"exp"`
+	Claims       json.RawMessage `json:"c,omitempty"`
+	IDToken      string          `json:"idt,omitempty"`
+	AccessToken  string          `json:"act,omitempty"`
+	TokenType    string          `json:"tt,omitempty"`
+	RefreshToken string          `json:"rt,omitempty"`
+	TokenExpiry  int64           `json:"te,omitempty"`
+}
+
+func (d *sessionData) user() *User {
+	u := &User{Subject: d.Subject, Issuer: d.Issuer, Expiry: time.Unix(d.Expiry, 0), claims: d.Claims}
+	if d.AuthTime != 0 {
+		u.AuthTime = time.Unix(d.AuthTime, 0)
+	}
+	return u
+}
+
+func (d *sessionData) token() *oauth2.Token {
+	t := &oauth2.Token{AccessToken: d.AccessToken, TokenType: d.TokenType, RefreshToken: d.RefreshToken}
+	if d.TokenExpiry != 0 {
+		t.Expiry = time.Unix(d.TokenExpiry, 0)
+	}
+	if d.IDToken != "" {
+		t = t.WithExtra(map[string]any{"id_token": d.IDToken})
+	}
+	return t
+}
+
+func (d *sessionData) setToken(t *oauth2.Token) {
+	d.AccessToken, d.TokenType = t.AccessToken, t.TokenType
+	if t.RefreshToken != "" {
+		d.RefreshToken = t.RefreshToken
+	}
+	d.TokenExpiry = 0
+	if !t.Expiry.IsZero() {
+		d.TokenExpiry = t.Expiry.Unix()
+	}
+	if idt, ok := t.Extra("id_token").(string); ok && idt != "" {
+		d.IDToken = idt
+	}
+}
+
+// loadSession returns the session of r and its data when it holds a live login of this issuer.
+func (m *Middleware) loadSession(r *http.Request) (*sessions.Session, *sessionData, bool) {
+	// No cookie, no session: spare the store a lookup for anonymous requests.
+	if _, err := r.Cookie(m.cfg.SessionName); err != nil {
+		return nil, nil, false
+	}
+	s, err := m.cfg.Store.Get(r, m.cfg.SessionName)
+	if err != nil || s == nil {
+		return nil, nil, false
+	}
+	raw, ok := s.Values[sessionValueKey].(string)
+	if !ok {
+		return nil, nil, false
+	}
+	var d sessionData
+	if err := json.Unmarshal([]byte(raw), &d); err != nil ||
+		d.Issuer != m.cfg.Issuer || !m.cfg.Now().Before(time.Unix(d.Expiry, 0)) {
+		return nil, nil, false
+	}
+	return s, &d, true
+}
+
+// startSession replaces the session of r by a fresh one holding d: a session identifier planted
+// before login is never promoted to an authenticated one (session fixation).
+func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, d *sessionData) error {
+	if old, err := m.cfg.Store.Get(r, m.cfg.SessionName); err == nil && old != nil && old.ID != "" {
+		// A server-side store: delete the old record too, not only the cookie.
+		m.endSession(w, r, old)
+	}
+	s := sessions.NewSession(m.cfg.Store, m.cfg.SessionName)
+	return m.saveSession(w, r, s, d)
+}
+
+func (m *Middleware) saveSession(w http.ResponseWriter, r *http.Request, s *sessions.Session, d *sessionData) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	s.Values[sessionValueKey] = string(b)
+	s.Options = m.sessionOptions(max(1, int(time.Unix(d.Expiry, 0).Sub(m.cfg.Now())/time.Second)))
+	if err := m.cfg.Store.Save(r, w, s); err != nil {
+		hint := ""
+		if d.AccessToken != "" {
+			hint = " (tokens may not fit in a cookie store: use a server-side store or turn off SaveTokens)"
+		}
+		return fmt.Errorf("%w: saving the session%s: %w", ErrSessionStore, hint, err)
+	}
+	return nil
+}
+
+// endSession deletes s: its cookie, and its record in a server-side store.
+func (m *Middleware) endSession(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
+	s.Options = m.sessionOptions(-1)
+	if err := m.cfg.Store.Save(r, w, s); err != nil {
+		m.cfg.Logger.Warn("parlogin: deleting a session failed", "error", err)
+	}
+}
+
+func (m *Middleware) sessionOptions(maxAge int) *sessions.Options {
+	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}

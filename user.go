@@ -1,0 +1,46 @@
+package parlogin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// User is the signed-in end user, as established by the ID token at login.
+type User struct {
+	// Subject is the provider's identifier for the user ("sub"), unique per Issuer.
+	Subject string
+	// Issuer is the provider that authenticated the user ("iss").
+	Issuer string
+	// AuthTime is when the user last authenticated at the provider ("auth_time"), or the zero
+	// time when the provider did not say.
+	AuthTime time.Time
+	// Expiry is when the parlogin session ends (see [Config.SessionMaxAge]).
+	Expiry time.Time
+
+	claims json.RawMessage
+}
+
+// Claims unmarshals the user's identity claims (name, email, acr, groups… everything in the ID token
+// except the protocol claims such as nonce, aud and exp) into v, like [encoding/json.Unmarshal].
+func (u *User) Claims(v any) error {
+	if len(u.claims) == 0 {
+		return errors.New("parlogin: user has no claims")
+	}
+	return json.Unmarshal(u.claims, v)
+}
+
+type userKey struct{}
+
+// NewContext returns a copy of ctx that carries u.
+func NewContext(ctx context.Context, u *User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// FromContext returns the user carried by ctx, as put there by [Middleware.Require] or
+// [NewContext]. It reports false, and never panics, when there is none.
+func FromContext(ctx context.Context) (*User, bool) {
+	u, ok := ctx.Value(userKey{}).(*User)
+	return u, ok && u != nil
+}
