@@ -1,0 +1,256 @@
+package oidctest
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	codeLifetime        = 60 * time.Second
+	codeMemory          = time.Hour // how long a code is remembered after issue, to detect replays
+	interactionLifetime = 10 * time.Minute
+	maxUsernameLength   = 255 // the longest sub OpenID Connect Core allows
+)
+
+// interaction is a login form that was shown for a pushed request and awaits its submission.
+type interaction struct {
+	request authorizationRequest
+	expires time.Time
+}
+
+// grant is a sign-in of a user to a client; codes and tokens are issued from it.
+type grant struct {
+	clientID string
+	user     User
+	scope    string
+	authTime time.Time
+	acr      string
+	sid      string
+	revoked  bool // guarded by Server.mu
+}
+
+// authCode is an authorization code, single use.
+type authCode struct {
+	grant         *grant
+	redirectURI   string
+	codeChallenge string
+	nonce         string
+	expires       time.Time
+	forgetAt      time.Time // when the code is dropped from memory
+	used          bool
+}
+
+// SetAuthorizationResponseHook edits the parameters of every authorization response before they
+// are sent (delete or change iss, change state, add junk). nil removes it. It also edits error
+// responses. The hook is called without holding any lock of the server.
+func (s *Server) SetAuthorizationResponseHook(hook func(params url.Values)) {
+	s.lock()
+	s.authzHook = hook
+	s.mu.Unlock()
+}
+
+// handleAuthorization serves the authorization endpoint. It accepts only pushed requests
+// (client_id and request_uri) and submissions of its own login form.
+func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, params url.Values, fault *Fault) {
+	if !s.allowMethods(w, r, Authorization, http.MethodGet, http.MethodPost) {
+		return
+	}
+	if name, ok := repeatedParam(params); ok {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "parameter "+printable(name)+" is repeated")
+		return
+	}
+	if params.Has("interaction") {
+		s.handleLoginForm(w, r, params, fault)
+		return
+	}
+	clientID, requestURI := params.Get("client_id"), params.Get("request_uri")
+	if requestURI == "" {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "request_uri is required: this provider accepts only pushed authorization requests (RFC 9126)")
+		return
+	}
+	if clientID == "" {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "client_id is required")
+		return
+	}
+	c, ok := s.client(clientID)
+	if !ok {
+		s.errorPage(w, http.StatusBadRequest, "invalid_client", "client_id is not a registered client")
+		return
+	}
+	now := s.now()
+	req, problem := s.usePushedRequest(requestURI, c.ID, now)
+	if problem != "" {
+		if len(c.RedirectURIs) != 1 {
+			s.errorPage(w, http.StatusBadRequest, "invalid_request_uri", problem)
+			return
+		}
+		// Like oidc-provider: the request is unknown, so there is no state to send back.
+		s.respond(w, r, c.RedirectURIs[0], "query", url.Values{
+			"error":             {"invalid_request_uri"},
+			"error_description": {problem},
+			"iss":               {s.cfg.issuer},
+		})
+		return
+	}
+	if fault != nil {
+		s.rejectAuthorization(w, r, req, fault.Error, fault.ErrorDescription)
+		return
+	}
+	if !s.cfg.loginForm {
+		s.signIn(w, r, req, s.signedInUser(), now)
+		return
+	}
+	if slices.Contains(req.prompt, "none") {
+		s.rejectAuthorization(w, r, req, "login_required", "prompt is none but the user must sign in")
+		return
+	}
+	id := randomToken(32)
+	s.lock()
+	s.interactions[id] = &interaction{request: req, expires: now.Add(interactionLifetime)}
+	s.maybeSweepLocked(now)
+	s.mu.Unlock()
+	s.loginPage(w, http.StatusOK, loginData{Interaction: id, Username: s.signedInUser().Subject})
+}
+
+// usePushedRequest marks a pushed request used and returns it, or returns why it cannot be used.
+func (s *Server) usePushedRequest(uri, clientID string, now time.Time) (authorizationRequest, string) {
+	s.lock()
+	defer s.mu.Unlock()
+	p, ok := s.pushed[uri]
+	switch {
+	case !ok:
+		return authorizationRequest{}, "request_uri is unknown"
+	case p.request.clientID != clientID:
+		return authorizationRequest{}, "request_uri was pushed by another client"
+	case p.used:
+		return authorizationRequest{}, "request_uri was already used"
+	case now.After(p.expires):
+		return authorizationRequest{}, "request_uri has expired"
+	}
+	p.used = true
+	return p.request, ""
+}
+
+// handleLoginForm signs in the user named in a submitted login form.
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, params url.Values, fault *Fault) {
+	if r.Method != http.MethodPost {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "the sign-in form must be submitted with POST")
+		return
+	}
+	id := params.Get("interaction")
+	username := strings.TrimSpace(params.Get("username"))
+	now := s.now()
+	s.lock()
+	it, ok := s.interactions[id]
+	if !ok || now.After(it.expires) {
+		s.mu.Unlock()
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "this sign-in form has expired or was already submitted; start again from the application")
+		return
+	}
+	if problem := checkUsername(username); problem != "" {
+		s.mu.Unlock()
+		s.loginPage(w, http.StatusUnprocessableEntity, loginData{Interaction: id, Username: username, Error: problem})
+		return
+	}
+	delete(s.interactions, id)
+	s.mu.Unlock()
+	if fault != nil {
+		s.rejectAuthorization(w, r, it.request, fault.Error, fault.ErrorDescription)
+		return
+	}
+	s.signIn(w, r, it.request, s.userNamed(username), now)
+}
+
+// checkUsername returns why username cannot be a subject, or "".
+func checkUsername(username string) string {
+	switch {
+	case username == "":
+		return "Enter a username."
+	case len(username) > maxUsernameLength || !utf8.ValidString(username):
+		return "The username must be at most 255 bytes of UTF-8."
+	case strings.ContainsFunc(username, unicode.IsControl):
+		return "The username must not contain control characters."
+	}
+	return ""
+}
+
+// signIn issues a code for req to user u and sends it to the client.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req authorizationRequest, u User, now time.Time) {
+	acr := ""
+	if len(req.acrValues) > 0 {
+		acr = req.acrValues[0]
+	} else if v, ok := u.Claims["acr"].(string); ok {
+		acr = v
+	}
+	g := &grant{
+		clientID: req.clientID,
+		user:     u,
+		scope:    req.scope,
+		authTime: now,
+		acr:      acr,
+		sid:      randomToken(16),
+	}
+	code := randomToken(32)
+	s.lock()
+	s.codes[code] = &authCode{
+		grant:         g,
+		redirectURI:   req.redirectURI,
+		codeChallenge: req.codeChallenge,
+		nonce:         req.nonce,
+		expires:       now.Add(codeLifetime),
+		forgetAt:      now.Add(codeMemory),
+	}
+	s.maybeSweepLocked(now)
+	s.mu.Unlock()
+
+	params := url.Values{"code": {code}, "iss": {s.cfg.issuer}}
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	s.respond(w, r, req.redirectURI, req.responseMode, params)
+}
+
+// rejectAuthorization sends an error response for req to its client.
+func (s *Server) rejectAuthorization(w http.ResponseWriter, r *http.Request, req authorizationRequest, code, description string) {
+	params := url.Values{"error": {code}, "iss": {s.cfg.issuer}}
+	if description != "" {
+		params.Set("error_description", description)
+	}
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	s.respond(w, r, req.redirectURI, req.responseMode, params)
+}
+
+// respond sends an authorization response to redirectURI: a 303 redirect with the parameters
+// added to its query, or with response_mode form_post an auto-submitting form (OAuth 2.0 Form
+// Post Response Mode). The authorization response hook edits params first.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, redirectURI, mode string, params url.Values) {
+	s.lock()
+	hook := s.authzHook
+	s.mu.Unlock()
+	if hook != nil {
+		hook(params)
+	}
+	if mode == "form_post" {
+		s.formPostPage(w, redirectURI, params)
+		return
+	}
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "the redirect_uri registered for the client is not a valid URL")
+		return
+	}
+	q := u.Query() // keep the query of the redirect URI (RFC 6749 section 3.1.2)
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}

@@ -1,0 +1,156 @@
+package oidctest
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// Client is a registered OAuth client.
+type Client struct {
+	ID     string // generated (random, URL-safe) when empty
+	Secret string // generated when empty: 32 random bytes, base64url (43 chars)
+	// RedirectURIs is the exact-match list of redirect URIs; at least one is needed to authorize.
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string // exact-match list for RP-initiated logout
+	// AuthAlg, when set, is the only alg accepted for this client's assertions and request objects
+	// ("HS256", "HS384", "HS512"); when empty, all three are accepted.
+	AuthAlg string
+}
+
+// jwtBearer is the client_assertion_type of client_secret_jwt (RFC 7523 section 2.2).
+const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// maxAssertionLifetime is how far in the future a client assertion may expire (PingOne's rule).
+const maxAssertionLifetime = time.Hour
+
+// replayKey identifies a client assertion by its jti, per client.
+type replayKey struct{ clientID, jti string }
+
+// AddClient registers c and returns it with generated fields filled; safe at run time.
+// Registering an ID again replaces the earlier registration. AddClient does not validate c:
+// a client without RedirectURIs cannot authorize, and an AuthAlg other than HS256, HS384 or
+// HS512 makes every authentication fail; the errors the provider answers then say why.
+func (s *Server) AddClient(c Client) Client {
+	if c.ID == "" {
+		c.ID = randomToken(16)
+	}
+	if c.Secret == "" {
+		c.Secret = randomToken(32)
+	}
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	s.lock()
+	s.clients[c.ID] = c
+	s.mu.Unlock()
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	return c
+}
+
+// client returns the registered client with the given ID.
+func (s *Server) client(id string) (Client, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[id]
+	return c, ok
+}
+
+// authenticateClient authenticates the client of a back-channel request with client_secret_jwt
+// (RFC 7523 sections 2.2 and 3, OpenID Connect Core section 9). endpointURL is the URL of the
+// endpoint called, which the assertion may name as its audience. Descriptions never quote the
+// secret or the assertion.
+func (s *Server) authenticateClient(r *http.Request, params url.Values, endpointURL string, now time.Time) (Client, *oauthError) {
+	var methods []string
+	if r.Header.Get("Authorization") != "" {
+		methods = append(methods, "an Authorization header")
+	}
+	if params.Has("client_secret") {
+		methods = append(methods, "client_secret")
+	}
+	if params.Has("client_assertion") || params.Has("client_assertion_type") {
+		methods = append(methods, "client_assertion")
+	}
+	switch {
+	case len(methods) > 1:
+		return Client{}, invalidRequest("more than one client authentication method is used (%s and %s); use only client_assertion", methods[0], methods[1])
+	case len(methods) == 0 || methods[0] != "client_assertion":
+		return Client{}, invalidClient("client authentication must use client_secret_jwt (client_assertion_type and client_assertion)")
+	}
+	if params.Get("client_assertion_type") != jwtBearer {
+		return Client{}, invalidClient("client_assertion_type must be %s", jwtBearer)
+	}
+	raw := params.Get("client_assertion")
+	if raw == "" {
+		return Client{}, invalidClient("client_assertion is required")
+	}
+	t, err := parseJWS(raw)
+	if err != nil {
+		return Client{}, invalidClient("client_assertion %v", err)
+	}
+	iss, err := stringClaim(t.claims, "iss")
+	if err != nil {
+		return Client{}, invalidClient("client_assertion: %v", err)
+	}
+	if iss == "" {
+		return Client{}, invalidClient("client_assertion: claim iss is required (the client_id)")
+	}
+	c, ok := s.client(iss)
+	if !ok {
+		return Client{}, invalidClient("client_assertion: iss %s is not a registered client", printable(iss))
+	}
+	if err := checkHMACAlg(t, c); err != nil {
+		return Client{}, invalidClient("client_assertion %v", err)
+	}
+	if err := verifyHMAC(t, c.Secret); err != nil {
+		return Client{}, invalidClient("client_assertion %v", err)
+	}
+	if sub, err := stringClaim(t.claims, "sub"); err != nil || sub != iss {
+		return Client{}, invalidClient("client_assertion: claim sub must equal iss (the client_id)")
+	}
+	if params.Has("client_id") && params.Get("client_id") != c.ID {
+		return Client{}, invalidClient("client_id does not match the client_assertion's iss")
+	}
+	aud, err := audienceClaim(t.claims)
+	if err != nil {
+		return Client{}, invalidClient("client_assertion: %v", err)
+	}
+	if !containsAny(aud, s.cfg.issuer, s.cfg.urls[Token], endpointURL) {
+		return Client{}, invalidClient("client_assertion: claim aud must contain the issuer (%s), the token endpoint or the URL of the endpoint called", s.cfg.issuer)
+	}
+	exp, err := checkLifetime(t.claims, now, maxAssertionLifetime)
+	if err != nil {
+		return Client{}, invalidClient("client_assertion %v", err)
+	}
+	jti, err := stringClaim(t.claims, "jti")
+	if err != nil || jti == "" {
+		return Client{}, invalidClient("client_assertion: claim jti is required")
+	}
+	if !s.useJTI(replayKey{c.ID, jti}, exp.Add(clockSkew), now) {
+		return Client{}, invalidClient("client_assertion: jti replay (this jti was already used)")
+	}
+	return c, nil
+}
+
+// useJTI records a client assertion ID until it expires, and reports false if it was seen
+// before and has not expired yet.
+func (s *Server) useJTI(k replayKey, until, now time.Time) bool {
+	s.lock()
+	defer s.mu.Unlock()
+	if seen, ok := s.jtis[k]; ok && !now.After(seen) {
+		return false
+	}
+	s.jtis[k] = until
+	s.maybeSweepLocked(now)
+	return true
+}
+
+func containsAny(list []string, values ...string) bool {
+	for _, v := range values {
+		if slices.Contains(list, v) {
+			return true
+		}
+	}
+	return false
+}

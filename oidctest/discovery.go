@@ -1,0 +1,54 @@
+package oidctest
+
+import "net/http"
+
+// handleDiscovery serves the OpenID Provider metadata (OpenID Connect Discovery 1.0, RFC 8414),
+// edited by EditMetadata when set.
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	if !s.allowMethods(w, r, Discovery, http.MethodGet, http.MethodHead) {
+		return
+	}
+	m := s.metadata()
+	if s.cfg.editMetadata != nil {
+		s.cfg.editMetadata(m)
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+// metadata returns a fresh discovery document, which the caller may modify.
+func (s *Server) metadata() map[string]any {
+	u := s.cfg.urls
+	return map[string]any{
+		"issuer":                                           s.cfg.issuer,
+		"authorization_endpoint":                           u[Authorization],
+		"token_endpoint":                                   u[Token],
+		"userinfo_endpoint":                                u[UserInfo],
+		"jwks_uri":                                         u[JWKS],
+		"end_session_endpoint":                             u[EndSession],
+		"pushed_authorization_request_endpoint":            u[PAR],
+		"require_pushed_authorization_requests":            true,
+		"authorization_response_iss_parameter_supported":   true,
+		"response_types_supported":                         []string{"code"},
+		"response_modes_supported":                         []string{"query", "form_post"},
+		"grant_types_supported":                            []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                          []string{"public"},
+		"id_token_signing_alg_values_supported":            []string{"RS256"},
+		"token_endpoint_auth_methods_supported":            []string{"client_secret_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported": hmacAlgs(),
+		"code_challenge_methods_supported":                 []string{"S256"},
+		"scopes_supported":                                 []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported":                                 claimsSupported(),
+		"request_parameter_supported":                      true,
+		"request_object_signing_alg_values_supported":      hmacAlgs(),
+	}
+}
+
+// claimsSupported lists the claims the provider can put in ID tokens and userinfo answers.
+func claimsSupported() []string {
+	return []string{
+		"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash",
+		"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
+		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+		"email", "email_verified",
+	}
+}

@@ -1,0 +1,69 @@
+// Package oidctest provides an OpenID Provider for tests, shaped like [net/http/httptest]: a
+// [Server] listens on a loopback address, a test registers a [Client], points the application
+// under test at [Server.Issuer], drives a login and asserts what the application sent with
+// [Server.Requests].
+//
+// The provider speaks the protocol parlogin uses: the authorization code flow of OpenID Connect
+// with Pushed Authorization Requests (RFC 9126) authenticated by client_secret_jwt (RFC 7523
+// sections 2.2 and 3, OpenID Connect Core section 9), PKCE S256 (RFC 7636), the iss
+// authorization response parameter (RFC 9207), refresh tokens, request objects (RFC 9101)
+// signed with the client secret, userinfo and RP-initiated logout.
+//
+// A minimal test:
+//
+//	srv := oidctest.NewServer()
+//	defer srv.Close()
+//	client := srv.AddClient(oidctest.Client{
+//		RedirectURIs: []string{"http://127.0.0.1:8080/auth/callback"},
+//	})
+//	// Configure the application with srv.Issuer, client.ID and client.Secret, then log in:
+//	// the default user "alice" is signed in without any page being shown.
+//
+// # Strictness
+//
+// The provider exists to prove that clients send correct requests, so it refuses anything else
+// with the OAuth 2.0 error a real provider would answer:
+//
+//   - The authorization endpoint accepts only pushed requests (client_id and request_uri); a
+//     request_uri is bound to its client, single use and valid for 60 seconds.
+//   - Client authentication is client_secret_jwt only. The assertion must be signed with the
+//     client secret (HS256, HS384 or HS512, or only [Client.AuthAlg]), have iss and sub equal to the
+//     client ID, an aud naming the issuer, the token endpoint or the endpoint called, an exp at
+//     most one hour ahead and a jti never seen before. A second authentication method in the same
+//     request (client_secret, an Authorization header) is refused.
+//   - PAR requires response_type=code, an exactly registered redirect_uri, the openid scope and a
+//     PKCE S256 code_challenge; it refuses request_uri. With a request object, only its claims
+//     are used.
+//   - Codes are single use and valid for 60 seconds; redeeming one needs the redirect_uri and the
+//     code_verifier. Redeeming a code twice revokes the tokens issued from it.
+//   - Refresh tokens are rotated on every use.
+//   - No parameter may be repeated, bodies are limited to 1 MB, and malformed input of any kind
+//     is answered with an error, never a panic.
+//
+// # Time
+//
+// Expiry follows the provider's clock ([Server.Now], [Server.SetClock]): request_uris and codes
+// last 60 seconds, access and ID tokens one hour, and the exp, iat and nbf of client assertions
+// and request objects are checked against it with 5 seconds of leeway. Tests move the clock
+// instead of sleeping.
+//
+// # Faults and forged answers
+//
+// [Server.Inject] makes an endpoint answer an error, a raw status and body, or late. Hooks edit
+// what the provider sends: [Server.SetIDTokenHook] and [Server.SetIDTokenSigner] for ID tokens,
+// [Server.SetAuthorizationResponseHook] for authorization responses, [Server.EditMetadata] for
+// the discovery document, and [Server.RotateKeys] for key rotation.
+//
+// # Login form
+//
+// With [Server.LoginForm], the authorization endpoint shows a small HTML sign-in page instead of
+// signing the default user in at once, so that a person can use the provider in a browser, as the
+// parlogin examples do. Any username signs in: a user registered with [Server.AddUser], or one
+// generated for that name.
+//
+// # PingOne mode
+//
+// With [Server.EnvID] set, the provider has the shape of PingOne: the issuer is
+// {URL}/{EnvID}/as, the endpoints are below it (/authorize, /token, /par, /jwks, /userinfo,
+// /signoff) and PAR answers request_uris of the form urn:ietf:params:oauth:request_uri:<uuid>.
+package oidctest

@@ -1,0 +1,242 @@
+package oidctest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// requestURIPrefix starts every request_uri (RFC 9126 section 2.2).
+const requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
+
+// requestURILifetime is how long a pushed request can be used (PingOne's default).
+const requestURILifetime = 60 * time.Second
+
+// authorizationRequest is a validated authorization request, as pushed by a client.
+type authorizationRequest struct {
+	clientID      string
+	redirectURI   string
+	scope         string
+	state         string
+	nonce         string
+	codeChallenge string
+	responseMode  string // "query" or "form_post"
+	prompt        []string
+	acrValues     []string
+}
+
+// pushedRequest is an authorization request stored by the PAR endpoint until it is used.
+type pushedRequest struct {
+	request authorizationRequest
+	expires time.Time
+	used    bool
+}
+
+// handlePAR serves the pushed authorization request endpoint (RFC 9126).
+func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Values) {
+	if !s.allowMethods(w, r, PAR, http.MethodPost) {
+		return
+	}
+	if oerr := checkFormPost(r, params); oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	now := s.now()
+	c, oerr := s.authenticateClient(r, params, s.cfg.urls[PAR], now)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	if params.Has("request_uri") {
+		writeOAuthError(w, invalidRequest("request_uri must not be sent to the pushed authorization request endpoint (RFC 9126 section 2.1)"))
+		return
+	}
+	authz := params
+	if params.Has("request") {
+		// RFC 9101 section 6.3: only the request object's claims are used.
+		if authz, oerr = s.requestObjectParams(c, params.Get("request"), now); oerr != nil {
+			writeOAuthError(w, oerr)
+			return
+		}
+	}
+	req, oerr := parseAuthorizationRequest(c, authz)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+
+	var uri string
+	if s.cfg.pingOne {
+		uri = requestURIPrefix + uuidV4()
+	} else {
+		uri = requestURIPrefix + randomToken(32)
+	}
+	s.lock()
+	s.pushed[uri] = &pushedRequest{request: req, expires: now.Add(requestURILifetime)}
+	s.maybeSweepLocked(now)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"request_uri": uri,
+		"expires_in":  int(requestURILifetime.Seconds()),
+	})
+}
+
+// jwtClaimNames are the claims of a request object that are not authorization parameters.
+var jwtClaimNames = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true}
+
+// requestObjectParams verifies a request object passed by value (RFC 9101), signed with the
+// client secret, and returns its claims as authorization request parameters.
+func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.Values, *oauthError) {
+	invalid := func(format string, args ...any) *oauthError {
+		return newError(http.StatusBadRequest, "invalid_request_object", format, args...)
+	}
+	t, err := parseJWS(raw)
+	if err != nil {
+		return nil, invalid("request %v", err)
+	}
+	if err := checkHMACAlg(t, c); err != nil {
+		return nil, invalid("request %v", err)
+	}
+	if err := verifyHMAC(t, c.Secret); err != nil {
+		return nil, invalid("request %v", err)
+	}
+	if iss, err := stringClaim(t.claims, "iss"); err != nil || iss != c.ID {
+		return nil, invalid("request: claim iss must be the client_id")
+	}
+	aud, err := audienceClaim(t.claims)
+	if err != nil {
+		return nil, invalid("request: %v", err)
+	}
+	if !slices.Contains(aud, s.cfg.issuer) {
+		return nil, invalid("request: claim aud must contain the issuer (%s)", s.cfg.issuer)
+	}
+	if _, err := checkLifetime(t.claims, now, 0); err != nil {
+		return nil, invalid("request %v", err)
+	}
+	if _, ok := t.claims["client_id"]; ok {
+		if id, err := stringClaim(t.claims, "client_id"); err != nil || id != c.ID {
+			return nil, invalid("request: claim client_id does not match the authenticated client")
+		}
+	}
+	if _, ok := t.claims["request"]; ok {
+		return nil, invalid("request must not contain a request claim (RFC 9101 section 4)")
+	}
+	if _, ok := t.claims["request_uri"]; ok {
+		return nil, invalid("request must not contain a request_uri claim (RFC 9101 section 4)")
+	}
+	params := url.Values{}
+	for name, v := range t.claims {
+		if jwtClaimNames[name] {
+			continue
+		}
+		switch v := v.(type) {
+		case string:
+			params.Set(name, v)
+		case json.Number:
+			params.Set(name, v.String())
+		case bool:
+			params.Set(name, strconv.FormatBool(v))
+		default: // objects, arrays and null, e.g. the claims parameter
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, invalid("request: claim %s cannot be read", printable(name))
+			}
+			params.Set(name, string(b))
+		}
+	}
+	return params, nil
+}
+
+// promptValues are the prompt values the provider accepts (OpenID Connect Core section 3.1.2.1).
+var promptValues = []string{"none", "login", "consent", "select_account"}
+
+// parseAuthorizationRequest validates the authorization request parameters p of client c.
+func parseAuthorizationRequest(c Client, p url.Values) (authorizationRequest, *oauthError) {
+	req := authorizationRequest{
+		clientID:      c.ID,
+		redirectURI:   p.Get("redirect_uri"),
+		scope:         p.Get("scope"),
+		state:         p.Get("state"),
+		nonce:         p.Get("nonce"),
+		codeChallenge: p.Get("code_challenge"),
+		acrValues:     strings.Fields(p.Get("acr_values")),
+	}
+	switch rt := p.Get("response_type"); rt {
+	case "code":
+	case "":
+		return req, invalidRequest("response_type is required")
+	default:
+		return req, newError(http.StatusBadRequest, "unsupported_response_type", "response_type must be code")
+	}
+	if req.redirectURI == "" {
+		return req, invalidRequest("redirect_uri is required")
+	}
+	if len(c.RedirectURIs) == 0 {
+		return req, invalidRequest("the client has no registered redirect_uri")
+	}
+	if !slices.Contains(c.RedirectURIs, req.redirectURI) {
+		return req, invalidRequest("redirect_uri is not registered for the client (exact match)")
+	}
+	if !slices.Contains(strings.Fields(req.scope), "openid") {
+		return req, newError(http.StatusBadRequest, "invalid_scope", "scope must contain openid")
+	}
+	if req.codeChallenge == "" {
+		return req, invalidRequest("code_challenge is required (PKCE, RFC 7636)")
+	}
+	if !validPKCEValue(req.codeChallenge) {
+		return req, invalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+	}
+	if p.Get("code_challenge_method") != "S256" {
+		return req, invalidRequest("code_challenge_method must be S256")
+	}
+	switch mode := p.Get("response_mode"); mode {
+	case "", "query":
+		req.responseMode = "query"
+	case "form_post":
+		req.responseMode = mode
+	default:
+		return req, invalidRequest("response_mode must be query or form_post")
+	}
+	if p.Has("max_age") && !isDigits(p.Get("max_age")) {
+		return req, invalidRequest("max_age must be a non-negative integer")
+	}
+	if p.Has("prompt") {
+		req.prompt = strings.Fields(p.Get("prompt"))
+		for _, v := range req.prompt {
+			if !slices.Contains(promptValues, v) {
+				return req, invalidRequest("prompt value %s is not supported", printable(v))
+			}
+		}
+		if slices.Contains(req.prompt, "none") && len(req.prompt) > 1 {
+			return req, invalidRequest("prompt none cannot be combined with other values")
+		}
+	}
+	return req, nil
+}
+
+// validPKCEValue reports whether v has the syntax of a code_verifier or code_challenge
+// (RFC 7636 sections 4.1 and 4.2).
+func validPKCEValue(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for _, c := range []byte(v) {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// isDigits reports whether v is a non-empty string of ASCII digits that fits in an int64.
+func isDigits(v string) bool {
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+		return false
+	}
+	_, err := strconv.ParseInt(v, 10, 64)
+	return err == nil
+}

@@ -1,0 +1,475 @@
+package oidctest
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Server is an OpenID Provider listening on a loopback address.
+//
+// A Server is safe for concurrent use: its methods may be called while it serves requests.
+type Server struct {
+	// Issuer is the issuer identifier; set by Start/StartTLS. Without EnvID it is URL;
+	// with EnvID it is URL + "/" + EnvID + "/as" (PingOne's shape).
+	Issuer string
+	// URL is the base URL of the listener, "http://127.0.0.1:port" or "https://…".
+	URL string
+
+	// Fields below are read by Start/StartTLS; set them on a server from NewUnstartedServer.
+	// Changing them after Start has no effect.
+
+	// EnvID, when set, serves the provider in PingOne's shape: issuer {URL}/{EnvID}/as, endpoints
+	// {issuer}/authorize, /token, /par, /jwks, /userinfo, /signoff, discovery at
+	// {issuer}/.well-known/openid-configuration; PAR answers 201 with
+	// "urn:ietf:params:oauth:request_uri:<uuid v4>" and expires_in 60.
+	// Without EnvID: endpoints {URL}/authorize, /token, /par, /jwks, /userinfo, /end_session,
+	// and request_uri "urn:ietf:params:oauth:request_uri:<random base64url>".
+	EnvID string
+	// LoginForm makes the authorization endpoint show a minimal HTML login form (a username field,
+	// prefilled with the default user's subject, and a "Sign in" button) instead of signing the
+	// default user in automatically. Used by the examples so that a human sees a login page.
+	LoginForm bool
+	// Addr is the listen address; default "127.0.0.1:0". Use a loopback host and port: the issuer
+	// is derived from the address the listener reports.
+	Addr string
+	// EditMetadata, when set, edits the discovery document before it is served (e.g. delete
+	// "pushed_authorization_request_endpoint" or set "authorization_response_iss_parameter_supported"
+	// to false). Called on every discovery request.
+	EditMetadata func(metadata map[string]any)
+	// Now is the provider's clock; default time.Now. (Tests also change it at run time with SetClock.)
+	Now func() time.Time
+
+	cfg config // written by start before serving, read-only afterwards
+
+	initOnce  sync.Once
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close; releases delayed answers
+
+	mu            sync.Mutex // guards the fields below
+	started       bool
+	ts            *httptest.Server
+	clock         func() time.Time
+	keys          []signingKey // current key first, then the previous one
+	clients       map[string]Client
+	defaultUser   User
+	users         map[string]User
+	pushed        map[string]*pushedRequest // by request_uri
+	interactions  map[string]*interaction   // login forms shown, by interaction id
+	codes         map[string]*authCode
+	accessTokens  map[string]*accessToken
+	refreshTokens map[string]*refreshToken
+	jtis          map[replayKey]time.Time // client assertion IDs seen, until when they are remembered
+	sweepAt       int                     // entry count that triggers the next sweep of expired state
+	faults        map[Endpoint]*Fault
+	requests      map[Endpoint][]url.Values
+	idTokenHook   func(claims map[string]any)
+	idTokenSigner func(claims map[string]any) string
+	authzHook     func(params url.Values)
+}
+
+// config is the part of a Server fixed at Start.
+type config struct {
+	issuer        string
+	pingOne       bool
+	loginForm     bool
+	editMetadata  func(metadata map[string]any)
+	urls          map[Endpoint]string // absolute endpoint URLs
+	routes        map[string]Endpoint // endpoint by request path (decoded)
+	authorizePath string              // escaped path of the authorization endpoint, for forms
+}
+
+// Endpoint names an endpoint, for faults and for recorded requests.
+type Endpoint string
+
+// The endpoints of a Server.
+const (
+	Discovery     Endpoint = "discovery"     // {issuer}/.well-known/openid-configuration
+	JWKS          Endpoint = "jwks"          // {issuer}/jwks
+	PAR           Endpoint = "par"           // {issuer}/par, RFC 9126
+	Authorization Endpoint = "authorization" // {issuer}/authorize
+	Token         Endpoint = "token"         // {issuer}/token
+	UserInfo      Endpoint = "userinfo"      // {issuer}/userinfo
+	EndSession    Endpoint = "end_session"   // {issuer}/end_session, or {issuer}/signoff with EnvID
+)
+
+const (
+	maxBodyBytes  = 1 << 20 // request body limit of every endpoint (PingOne: PAR under 1 MB)
+	clientTimeout = 10 * time.Second
+)
+
+// NewServer starts and returns a Server serving plain HTTP on 127.0.0.1 that signs the default
+// user in automatically. The caller should call Close when finished, to shut it down.
+func NewServer() *Server {
+	s := NewUnstartedServer()
+	s.Start()
+	return s
+}
+
+// NewTLSServer starts and returns a Server serving HTTPS on 127.0.0.1 with a self-signed
+// certificate, like [httptest.NewTLSServer]. Use [Server.Client] to talk to it.
+// The caller should call Close when finished, to shut it down.
+func NewTLSServer() *Server {
+	s := NewUnstartedServer()
+	s.StartTLS()
+	return s
+}
+
+// NewUnstartedServer returns a Server that is not started yet. Set its fields, then call
+// [Server.Start] or [Server.StartTLS].
+func NewUnstartedServer() *Server {
+	return &Server{}
+}
+
+// Start starts a server from NewUnstartedServer, serving plain HTTP. It generates the first
+// signing key. Like httptest, it panics if the server was already started or cannot listen on Addr.
+func (s *Server) Start() { s.start(false) }
+
+// StartTLS starts a server from NewUnstartedServer, serving HTTPS with a self-signed certificate
+// for 127.0.0.1, ::1, localhost and example.com. It panics like Start.
+func (s *Server) StartTLS() { s.start(true) }
+
+func (s *Server) start(useTLS bool) {
+	s.lock()
+	if s.started {
+		s.mu.Unlock()
+		panic("oidctest: server already started")
+	}
+	s.started = true
+	if s.Now != nil {
+		s.clock = s.Now
+	}
+	needKey := len(s.keys) == 0
+	s.mu.Unlock()
+	if needKey {
+		s.RotateKeys()
+	}
+
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if s.Addr != "" {
+		ln, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			ts.Listener.Close()
+			panic(fmt.Sprintf("oidctest: listen on %s: %v", s.Addr, err))
+		}
+		ts.Listener.Close()
+		ts.Listener = ln
+	}
+	ts.Config.ReadHeaderTimeout = clientTimeout
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	// The configuration must be complete before the first request can arrive.
+	s.cfg = newConfig(scheme+"://"+ts.Listener.Addr().String(), s.EnvID, s.LoginForm, s.EditMetadata)
+	if useTLS {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
+	s.URL = ts.URL
+	s.Issuer = s.cfg.issuer
+
+	s.mu.Lock()
+	s.ts = ts
+	s.mu.Unlock()
+}
+
+func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[string]any)) config {
+	c := config{
+		issuer:       baseURL,
+		pingOne:      envID != "",
+		loginForm:    loginForm,
+		editMetadata: editMetadata,
+		urls:         make(map[Endpoint]string),
+		routes:       make(map[string]Endpoint),
+	}
+	basePath, escapedBase := "", ""
+	if envID != "" {
+		basePath = "/" + envID + "/as"
+		escapedBase = "/" + url.PathEscape(envID) + "/as"
+		c.issuer = baseURL + escapedBase
+	}
+	endSession := "/end_session"
+	if envID != "" {
+		endSession = "/signoff"
+	}
+	for e, p := range map[Endpoint]string{
+		Discovery:     "/.well-known/openid-configuration",
+		JWKS:          "/jwks",
+		PAR:           "/par",
+		Authorization: "/authorize",
+		Token:         "/token",
+		UserInfo:      "/userinfo",
+		EndSession:    endSession,
+	} {
+		c.urls[e] = c.issuer + p
+		c.routes[basePath+p] = e
+	}
+	c.authorizePath = escapedBase + "/authorize"
+	return c
+}
+
+// Close shuts the server down: it releases any delayed answer (see [Fault.Delay]), closes the
+// listener and blocks until all outstanding requests have finished. Close may be called more
+// than once, and on a server that was never started.
+func (s *Server) Close() {
+	s.initOnce.Do(s.initState)
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.mu.Lock()
+	ts := s.ts
+	s.mu.Unlock()
+	if ts != nil {
+		ts.Close()
+	}
+}
+
+// Client returns an HTTP client configured for requests to the server: it trusts the server's
+// certificate (after StartTLS) and has a 10 s timeout. It follows redirects like any
+// [http.Client]; set CheckRedirect to step through a login.
+func (s *Server) Client() *http.Client {
+	s.lock()
+	ts := s.ts
+	s.mu.Unlock()
+	c := &http.Client{Timeout: clientTimeout}
+	if ts != nil {
+		c.Transport = ts.Client().Transport
+	}
+	return c
+}
+
+// SetClock replaces the provider's clock at run time (for clock-skew tests). nil restores time.Now.
+// The clock decides the expiry of request_uris, codes, tokens and interactions, and the times in
+// issued ID tokens and in checks of client assertions and request objects.
+func (s *Server) SetClock(now func() time.Time) {
+	s.lock()
+	s.clock = now
+	s.mu.Unlock()
+}
+
+// Requests returns copies of the form parameters of every request received at e so far (PAR and
+// Token: the POST body; Authorization/EndSession/UserInfo: the query + form), oldest first, so that
+// tests can assert what a client sent. Rejected requests are recorded too.
+func (s *Server) Requests(e Endpoint) []url.Values {
+	s.lock()
+	defer s.mu.Unlock()
+	out := make([]url.Values, len(s.requests[e]))
+	for i, v := range s.requests[e] {
+		out[i] = cloneValues(v)
+	}
+	return out
+}
+
+// lock initialises the server's state on first use and locks s.mu.
+func (s *Server) lock() {
+	s.initOnce.Do(s.initState)
+	s.mu.Lock()
+}
+
+func (s *Server) initState() {
+	s.closed = make(chan struct{})
+	s.clients = make(map[string]Client)
+	s.defaultUser = defaultUser()
+	s.users = make(map[string]User)
+	s.pushed = make(map[string]*pushedRequest)
+	s.interactions = make(map[string]*interaction)
+	s.codes = make(map[string]*authCode)
+	s.accessTokens = make(map[string]*accessToken)
+	s.refreshTokens = make(map[string]*refreshToken)
+	s.jtis = make(map[replayKey]time.Time)
+	s.faults = make(map[Endpoint]*Fault)
+	s.requests = make(map[Endpoint][]url.Values)
+}
+
+// now reads the provider's clock. The clock is called without holding s.mu.
+func (s *Server) now() time.Time {
+	s.lock()
+	clock := s.clock
+	s.mu.Unlock()
+	if clock == nil {
+		return time.Now()
+	}
+	return clock()
+}
+
+// serveHTTP routes a request to its endpoint after recording it and applying any fault.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.cfg.routes[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	params, paramErr := readParams(w, r, e)
+	s.record(e, params)
+
+	var authzFault *Fault
+	if f, ok := s.takeFault(e); ok {
+		if !waitDelay(r.Context(), f.Delay, s.closed) {
+			return // the client has gone
+		}
+		if s.answerFault(w, e, f) {
+			return
+		}
+		if f.Error != "" {
+			authzFault = &f // the authorization endpoint redirects it to the client
+		}
+	}
+
+	if paramErr != nil {
+		status, desc := http.StatusBadRequest, "the request parameters are malformed"
+		if _, ok := errors.AsType[*http.MaxBytesError](paramErr); ok {
+			status, desc = http.StatusRequestEntityTooLarge, "the request body is larger than 1 MB"
+		}
+		if frontChannel(e) {
+			s.errorPage(w, status, "invalid_request", desc)
+		} else {
+			writeOAuthError(w, newError(status, "invalid_request", "%s", desc))
+		}
+		return
+	}
+
+	switch e {
+	case Discovery:
+		s.handleDiscovery(w, r)
+	case JWKS:
+		s.handleJWKS(w, r)
+	case PAR:
+		s.handlePAR(w, r, params)
+	case Authorization:
+		s.handleAuthorization(w, r, params, authzFault)
+	case Token:
+		s.handleToken(w, r, params)
+	case UserInfo:
+		s.handleUserInfo(w, r)
+	case EndSession:
+		s.handleEndSession(w, r, params)
+	}
+}
+
+// frontChannel reports whether e is visited by the browser (and answers with HTML pages).
+func frontChannel(e Endpoint) bool {
+	return e == Authorization || e == EndSession
+}
+
+// readParams parses the parameters of a request to e, with the body limited to 1 MB:
+// the form body for PAR and Token (RFC 6749 and RFC 9126 define no query parameters),
+// the query and form body for the other endpoints. It always returns non-nil values.
+func readParams(w http.ResponseWriter, r *http.Request, e Endpoint) (url.Values, error) {
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	}
+	err := r.ParseForm()
+	params := r.Form
+	if e == PAR || e == Token {
+		params = r.PostForm
+	}
+	if params == nil {
+		params = url.Values{}
+	}
+	return params, err
+}
+
+func (s *Server) record(e Endpoint, params url.Values) {
+	s.lock()
+	s.requests[e] = append(s.requests[e], cloneValues(params))
+	s.mu.Unlock()
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// allowMethods answers 405 and returns false unless r uses one of methods.
+func (s *Server) allowMethods(w http.ResponseWriter, r *http.Request, e Endpoint, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	for _, m := range methods {
+		w.Header().Add("Allow", m)
+	}
+	desc := fmt.Sprintf("method %s is not allowed", printable(r.Method))
+	if frontChannel(e) {
+		s.errorPage(w, http.StatusMethodNotAllowed, "invalid_request", desc)
+	} else {
+		writeOAuthError(w, newError(http.StatusMethodNotAllowed, "invalid_request", "%s", desc))
+	}
+	return false
+}
+
+// maybeSweepLocked drops expired state once the number of entries has doubled since the last
+// sweep, which keeps memory bounded at an amortised constant cost per entry. s.mu must be held.
+func (s *Server) maybeSweepLocked(now time.Time) {
+	n := len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.jtis)
+	if n < s.sweepAt {
+		return
+	}
+	for k, p := range s.pushed {
+		if now.After(p.expires) {
+			delete(s.pushed, k)
+		}
+	}
+	for k, i := range s.interactions {
+		if now.After(i.expires) {
+			delete(s.interactions, k)
+		}
+	}
+	for k, c := range s.codes {
+		if now.After(c.forgetAt) {
+			delete(s.codes, k)
+		}
+	}
+	for k, a := range s.accessTokens {
+		if now.After(a.expires) || a.grant.revoked {
+			delete(s.accessTokens, k)
+		}
+	}
+	for k, r := range s.refreshTokens {
+		if r.grant.revoked {
+			delete(s.refreshTokens, k)
+		}
+	}
+	for k, until := range s.jtis {
+		if now.After(until) {
+			delete(s.jtis, k)
+		}
+	}
+	n = len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.jtis)
+	s.sweepAt = max(2*n, 1024)
+}
+
+// checkFormPost checks what every back-channel POST must satisfy: a form body in which no
+// parameter is repeated (RFC 6749 section 3.1).
+func checkFormPost(r *http.Request, params url.Values) *oauthError {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return invalidRequest("the request body must be application/x-www-form-urlencoded")
+	}
+	if name, ok := repeatedParam(params); ok {
+		return invalidRequest("parameter %s is repeated", printable(name))
+	}
+	return nil
+}
+
+// repeatedParam returns the first parameter name (in sorted order) that has several values.
+func repeatedParam(params url.Values) (string, bool) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if len(params[k]) > 1 {
+			return k, true
+		}
+	}
+	return "", false
+}
