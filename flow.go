@@ -135,9 +135,6 @@ func (f *flows) evict(w http.ResponseWriter, r *http.Request) {
 
 // consume returns the pending login for state and deletes it: a state is good for one callback.
 func (f *flows) consume(w http.ResponseWriter, r *http.Request, state string) (*attempt, error) {
-	if !validToken(state) {
-		return nil, fmt.Errorf("%w: malformed state", ErrInvalidState)
-	}
 	name := f.prefix + state
 	if _, err := r.Cookie(name); err != nil {
 		return nil, fmt.Errorf("%w: no pending login for this state in this browser", ErrInvalidState)
@@ -181,20 +178,6 @@ func (f *flows) expired(a *attempt) bool {
 func (f *flows) delete(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
 	s.Options = f.options(false, -1)
 	_ = f.store.Save(r, w, s) // a leftover is harmless: it expires and is evicted
-}
-
-// validToken reports whether s has the shape of a state made by rand.Text: 26 base32 characters.
-// Checking the shape first keeps oversized or odd input away from cookie names and stores.
-func validToken(s string) bool {
-	if len(s) != 26 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
-			return false
-		}
-	}
-	return true
 }
 
 // maxUsedStates bounds the memory of usedStates. Only states of genuine pending logins (decoded

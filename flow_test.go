@@ -1,31 +1,10 @@
 package parlogin
 
 import (
-	"crypto/rand"
 	"strconv"
 	"testing"
 	"time"
 )
-
-func TestValidToken(t *testing.T) {
-	tests := []struct {
-		in   string
-		want bool
-	}{
-		{rand.Text(), true},
-		{"", false},
-		{"ABCDEFGHIJKLMNOPQRSTUVWXY", false},   // 25
-		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ2", false}, // 27
-		{"abcdefghijklmnopqrstuvwxyz", false},  // lower case
-		{"ABCDEFGHIJKLMNOPQRSTUVWXY1", false},  // 1 is not base32
-		{"ABCDEFGHIJKLMNOPQRSTUVWX;=", false},
-	}
-	for _, tc := range tests {
-		if got := validToken(tc.in); got != tc.want {
-			t.Errorf("validToken(%q) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
 
 func TestUsedStates(t *testing.T) {
 	var u usedStates

@@ -1,0 +1,87 @@
+package parlogin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/sessions"
+	"github.com/parlogin/parlogin/oidctest"
+)
+
+func TestNewDiscovery(t *testing.T) {
+	tests := []struct {
+		name        string
+		metadata    func(map[string]any)
+		parEndpoint bool // set Config.PAREndpoint
+		wantErr     string
+	}{
+		{name: "complete"},
+		{name: "no PAR endpoint", metadata: func(m map[string]any) { delete(m, "pushed_authorization_request_endpoint") },
+			wantErr: "publishes no pushed_authorization_request_endpoint"},
+		{name: "no PAR endpoint, configured", metadata: func(m map[string]any) { delete(m, "pushed_authorization_request_endpoint") },
+			parEndpoint: true},
+		{name: "another issuer", metadata: func(m map[string]any) { m["issuer"] = "https://evil.example" }, wantErr: "did not match"},
+		{name: "relative authorization endpoint", metadata: func(m map[string]any) { m["authorization_endpoint"] = "/authorize" },
+			wantErr: "not an absolute URL"},
+		{name: "client_secret_jwt not advertised", metadata: func(m map[string]any) {
+			m["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic", "client_secret_post"}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			op := oidctest.NewUnstartedServer()
+			op.EditMetadata = tc.metadata
+			op.StartTLS()
+			defer op.Close()
+			client := op.AddClient(oidctest.Client{RedirectURIs: []string{"https://app.example/cb"}})
+			c := Config{Issuer: op.Issuer, ClientID: client.ID, ClientSecret: client.Secret,
+				RedirectURL: "https://app.example/cb", Store: sessions.NewCookieStore([]byte(testSecret)), HTTPClient: op.Client()}
+			if tc.parEndpoint {
+				c.PAREndpoint = op.Issuer + "/par"
+			}
+			m, err := New(context.Background(), c)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("New = %v, want an error containing %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), client.Secret) {
+					t.Fatal("error contains the secret")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if m.parURL != op.Issuer+"/par" || !m.issParameter {
+				t.Errorf("discovered PAR %q, iss parameter %v", m.parURL, m.issParameter)
+			}
+		})
+	}
+}
+
+func TestNewProviderDown(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	issuer := srv.URL
+	srv.Close() // nothing listens there any more
+	_, err := New(context.Background(), Config{Issuer: issuer, ClientID: "c", ClientSecret: testSecret,
+		RedirectURL: "http://127.0.0.1/cb", Store: sessions.NewCookieStore([]byte(testSecret))})
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.Endpoint != EndpointDiscovery {
+		t.Fatalf("New with the provider down = %v, want a discovery ProviderError", err)
+	}
+}
+
+func TestNewProviderSlow(t *testing.T) {
+	op := oidctest.NewServer()
+	defer op.Close()
+	op.Inject(oidctest.Discovery, oidctest.Fault{Delay: DefaultTimeout})
+	_, err := New(context.Background(), Config{Issuer: op.Issuer, ClientID: "c", ClientSecret: testSecret,
+		RedirectURL: "http://127.0.0.1/cb", Store: sessions.NewCookieStore([]byte(testSecret)), Timeout: 50e6})
+	if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("New with a slow provider = %v, want a timeout", err)
+	}
+}

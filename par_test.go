@@ -1,0 +1,61 @@
+package parlogin
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/parlogin/parlogin/oidctest"
+)
+
+func TestPARFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		fault      oidctest.Fault
+		config     func(*Config)
+		wantStatus int
+		wantCode   string
+		timeout    bool
+	}{
+		{name: "OAuth error", fault: oidctest.Fault{Error: "invalid_request", ErrorDescription: "nope"}, wantStatus: 502, wantCode: "invalid_request"},
+		{name: "server error", fault: oidctest.Fault{Status: 500, Body: "<html>oops</html>"}, wantStatus: 502},
+		{name: "malformed JSON", fault: oidctest.Fault{Status: 201, Body: `{"request_uri":`}, wantStatus: 502},
+		{name: "no request_uri", fault: oidctest.Fault{Status: 201, Body: `{"expires_in":60}`}, wantStatus: 502},
+		{name: "wrong type", fault: oidctest.Fault{Status: 201, Body: `{"request_uri":42}`}, wantStatus: 502},
+		{name: "slow", fault: oidctest.Fault{Delay: time.Minute}, config: func(c *Config) { c.Timeout = 100 * time.Millisecond },
+			wantStatus: 504, timeout: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{config: tc.config})
+			h.op.Inject(oidctest.PAR, tc.fault)
+			resp := h.navigate(http.MethodGet, "/private", nil)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.wantStatus, h.errs.last())
+			}
+			var pe *ProviderError
+			if err := h.errs.last(); !errors.As(err, &pe) || pe.Endpoint != EndpointPAR || pe.Code != tc.wantCode {
+				t.Fatalf("error %v, want a PAR ProviderError %q", err, tc.wantCode)
+			}
+			if len(flowCookies(resp)) != 0 {
+				t.Error("a failed PAR left a pending login")
+			}
+			// The provider recovers: the next login works.
+			h.op.ClearFaults()
+			if page := jsonBody(t, h.login("/private")); page["sub"] != "alice" {
+				t.Errorf("login after recovery: %v", page)
+			}
+		})
+	}
+}
+
+func TestPingOneShape(t *testing.T) {
+	h := newHarness(t, harnessOptions{op: func(s *oidctest.Server) { s.EnvID = "9f0e3c26-4bd3-4f5e-8c1a-1c2b3d4e5f60" }})
+	if want := h.op.URL + "/9f0e3c26-4bd3-4f5e-8c1a-1c2b3d4e5f60/as"; h.op.Issuer != want || h.auth.parURL != want+"/par" {
+		t.Fatalf("issuer %s, PAR %s", h.op.Issuer, h.auth.parURL)
+	}
+	if page := jsonBody(t, h.login("/private")); page["sub"] != "alice" {
+		t.Fatalf("login against the PingOne-shaped provider: %v", page)
+	}
+}
