@@ -83,6 +83,9 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 	if err != nil {
 		return nil, "", err
 	}
+	if err := m.addUserInfo(ctx, d, token); err != nil {
+		return nil, "", err
+	}
 	return d, a.ReturnTo, nil
 }
 
@@ -230,6 +233,46 @@ func (m *Middleware) verifyIDToken(ctx context.Context, token *oauth2.Token, a *
 		d.setToken(token)
 	}
 	return d, nil
+}
+
+// addUserInfo adds the claims of the UserInfo endpoint (OpenID Connect Core §5.3) to d, unless
+// Config.SkipUserInfo is set or the provider has none. With the code flow, providers that follow
+// §5.4 (oidc-provider, Okta) put the claims of the profile and email scopes there rather than in the
+// ID token. The UserInfo sub must be the ID token's (§5.3.2).
+func (m *Middleware) addUserInfo(ctx context.Context, d *sessionData, token *oauth2.Token) error {
+	if m.cfg.SkipUserInfo || m.userInfoURL == "" {
+		return nil
+	}
+	info, err := m.provider.UserInfo(oidc.ClientContext(ctx, m.client), oauth2.StaticTokenSource(token))
+	if err != nil {
+		return &ProviderError{Endpoint: EndpointUserInfo, Err: err}
+	}
+	if info.Subject != d.Subject {
+		return &ProviderError{Endpoint: EndpointUserInfo, Description: "userinfo is about another subject than the id token"}
+	}
+	var claims map[string]json.RawMessage
+	if err := info.Claims(&claims); err != nil {
+		return &ProviderError{Endpoint: EndpointUserInfo, Description: "malformed userinfo", Err: err}
+	}
+	if len(d.Claims) > 0 {
+		var fromIDToken map[string]json.RawMessage
+		if err := json.Unmarshal(d.Claims, &fromIDToken); err != nil {
+			return err
+		}
+		for name, value := range claims {
+			fromIDToken[name] = value
+		}
+		claims = fromIDToken
+	}
+	for _, name := range protocolClaims {
+		delete(claims, name)
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return err
+	}
+	d.Claims = b
+	return nil
 }
 
 // identityClaims returns the claims of idt about the user, as compact JSON.

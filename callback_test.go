@@ -323,3 +323,44 @@ func TestTamperedCookies(t *testing.T) {
 		}
 	})
 }
+
+func TestUserInfo(t *testing.T) {
+	idTokenWithoutProfile := func(c map[string]any) { delete(c, "name"); delete(c, "email") }
+	tests := []struct {
+		name      string
+		skip      bool
+		fault     *oidctest.Fault
+		wantEmail string
+		wantErr   bool
+		wantCalls int
+	}{
+		{name: "claims from userinfo", wantEmail: "alice@example.com", wantCalls: 1},
+		{name: "skipped", skip: true, wantEmail: "", wantCalls: 0},
+		{name: "userinfo about another subject", fault: &oidctest.Fault{Status: 200, Body: `{"sub":"mallory","email":"m@evil.example"}`}, wantErr: true, wantCalls: 1},
+		{name: "userinfo down", fault: &oidctest.Fault{Status: 503, Body: "down"}, wantErr: true, wantCalls: 1},
+		{name: "userinfo malformed", fault: &oidctest.Fault{Status: 200, Body: `{"sub":`}, wantErr: true, wantCalls: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{config: func(c *Config) { c.SkipUserInfo = tc.skip }})
+			h.op.SetIDTokenHook(idTokenWithoutProfile)
+			if tc.fault != nil {
+				h.op.Inject(oidctest.UserInfo, *tc.fault)
+			}
+			resp := h.callback(h.authorize(h.toProvider("/private")))
+			if n := len(h.op.Requests(oidctest.UserInfo)); n != tc.wantCalls {
+				t.Errorf("%d userinfo requests, want %d", n, tc.wantCalls)
+			}
+			if tc.wantErr {
+				var pe *ProviderError
+				if !errors.As(h.errs.last(), &pe) || pe.Endpoint != EndpointUserInfo || resp.StatusCode != http.StatusBadGateway {
+					t.Fatalf("callback = %d, %v; want a userinfo ProviderError", resp.StatusCode, h.errs.last())
+				}
+				return
+			}
+			if page := jsonBody(t, h.follow(resp)); page["sub"] != "alice" || page["email"] != tc.wantEmail {
+				t.Fatalf("after login: %v, want email %q", page, tc.wantEmail)
+			}
+		})
+	}
+}

@@ -100,6 +100,12 @@ type Config struct {
 	// asymmetric algorithms the provider publishes. "none" and HMAC are never accepted.
 	IDTokenSigningAlgs []string
 
+	// SkipUserInfo skips the call to the provider's UserInfo endpoint after login. By default its
+	// claims are added to the ID token's: providers that follow OpenID Connect Core §5.4 (Okta,
+	// oidc-provider) return the claims of the profile and email scopes there, not in the ID token.
+	// Skip it to save a round trip when the ID token carries what the app needs.
+	SkipUserInfo bool
+
 	// SaveTokens keeps the ID token, access token and refresh token in the session, for
 	// [Middleware.Token] and for the id_token_hint of logout. Off by default: tokens rarely fit in a
 	// cookie, and a login whose session cannot be saved fails with [ErrSessionStore].

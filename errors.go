@@ -59,13 +59,14 @@ const (
 	EndpointPAR           = "par"
 	EndpointAuthorization = "authorization"
 	EndpointToken         = "token"
+	EndpointUserInfo      = "userinfo"
 )
 
 // ProviderError reports a failed exchange with the OpenID Provider: an OAuth 2.0 error answer
 // (RFC 6749 §4.1.2.1 and §5.2), an unexpected status or body, or a failure to reach it.
 type ProviderError struct {
-	// Endpoint is the endpoint involved: EndpointDiscovery, EndpointPAR, EndpointAuthorization
-	// or EndpointToken.
+	// Endpoint is the endpoint involved: EndpointDiscovery, EndpointPAR, EndpointAuthorization,
+	// EndpointToken or EndpointUserInfo.
 	Endpoint string
 	// StatusCode is the HTTP status of a back-channel answer; 0 for front-channel errors and for
 	// requests that got no answer.

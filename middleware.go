@@ -25,11 +25,13 @@ type Middleware struct {
 	authURL       *url.URL
 	parURL        string
 	tokenURL      string
+	userInfoURL   string
 	endSessionURL string
 	// issParameter: the provider promises "iss" in authorization responses (RFC 9207).
 	issParameter bool
 
 	scope    string
+	provider *oidc.Provider
 	oauth2   oauth2.Config
 	verifier *oidc.IDTokenVerifier
 	secure   bool
@@ -81,6 +83,8 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 		}
 	}
 	m.tokenURL = endpoint.TokenURL
+	m.userInfoURL = provider.UserInfoEndpoint()
+	m.provider = provider
 	m.endSessionURL = meta.EndSessionEndpoint
 	m.issParameter = meta.IssParameter
 
