@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/html"
 )
@@ -18,12 +20,40 @@ import (
 // Browser keeps cookies across requests and makes navigation requests.
 type Browser struct {
 	Client *http.Client
+
+	mu      sync.Mutex
+	history []*url.URL
 }
 
 // New returns a browser whose requests go through transport (nil: the default transport).
 func New(transport http.RoundTripper) *Browser {
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
 	jar, _ := cookiejar.New(nil)
-	return &Browser{Client: &http.Client{Jar: jar, Transport: transport}}
+	b := &Browser{}
+	b.Client = &http.Client{Jar: jar, Transport: recorder{b, transport}}
+	return b
+}
+
+// History returns the URLs of every request made so far, redirects included, oldest first.
+func (b *Browser) History() []*url.URL {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.history)
+}
+
+// recorder records the URL of every request the browser makes.
+type recorder struct {
+	b    *Browser
+	next http.RoundTripper
+}
+
+func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.b.mu.Lock()
+	r.b.history = append(r.b.history, req.URL)
+	r.b.mu.Unlock()
+	return r.next.RoundTrip(req)
 }
 
 // Page is a loaded page.

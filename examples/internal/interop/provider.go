@@ -1,0 +1,149 @@
+// Package interop runs the examples against panva's oidc-provider (npm, OpenID-certified), an
+// OpenID Provider written independently of parlogin: the harness in interop/op at the root of the
+// repository, started as a Node.js process on 127.0.0.1.
+//
+// Without Node.js or the harness's node_modules (npm ci in interop/op) the tests skip with a
+// message; with PARLOGIN_INTEROP=required in the environment, as CI sets it, they fail instead.
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// Provider is a running oidc-provider.
+type Provider struct {
+	Issuer string
+	stderr *lockedBuffer
+}
+
+// harnessDir is interop/op, located from this file so that tests of any package find it.
+func harnessDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "interop", "op")
+}
+
+// unavailable skips the test, or fails it when interop tests are required.
+func unavailable(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("PARLOGIN_INTEROP") == "required" {
+		t.Fatalf("interop test cannot run: %s", msg)
+	}
+	t.Skipf("skipping interop test: %s (set PARLOGIN_INTEROP=required to make this a failure)", msg)
+}
+
+// Start starts oidc-provider for the test and stops it when the test ends.
+func Start(t *testing.T) *Provider {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		unavailable(t, "node is not installed")
+	}
+	dir := harnessDir()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider")); err != nil {
+		unavailable(t, "oidc-provider is not installed: run npm ci in %s", dir)
+	}
+	cmd := exec.Command(node, "server.mjs")
+	cmd.Dir = dir
+	// The provider dies with the test binary, whatever happens to it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p := &Provider{stderr: &lockedBuffer{}}
+	cmd.Stderr = p.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting oidc-provider: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("oidc-provider stderr:\n%s", p.stderr)
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	var ready struct{ Issuer string }
+	if err != nil || json.Unmarshal([]byte(line), &ready) != nil || ready.Issuer == "" {
+		t.Fatalf("oidc-provider did not start: %q %v\n%s", line, err, p.stderr)
+	}
+	p.Issuer = ready.Issuer
+	return p
+}
+
+// Client is the metadata of a client registered at the provider.
+type Client struct {
+	ID, Secret             string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	AuthAlg                string // token_endpoint_auth_signing_alg, default HS256
+	ResponseModes          []string
+}
+
+// Register registers c as a client_secret_jwt client that must use PAR.
+func (p *Provider) Register(t *testing.T, c Client) {
+	t.Helper()
+	metadata := map[string]any{
+		"client_id":                             c.ID,
+		"client_secret":                         c.Secret,
+		"redirect_uris":                         c.RedirectURIs,
+		"post_logout_redirect_uris":             c.PostLogoutRedirectURIs,
+		"grant_types":                           []string{"authorization_code", "refresh_token"},
+		"response_types":                        []string{"code"},
+		"token_endpoint_auth_method":            "client_secret_jwt",
+		"token_endpoint_auth_signing_alg":       cmpOr(c.AuthAlg, "HS256"),
+		"require_pushed_authorization_requests": true,
+	}
+	body, _ := json.Marshal(metadata)
+	resp, err := http.Post(p.Issuer+"/test/clients", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		var msg strings.Builder
+		_, _ = bufio.NewReader(resp.Body).WriteTo(&msg)
+		t.Fatalf("registering client: %d %s", resp.StatusCode, msg.String())
+	}
+}
+
+// Stderr returns what the provider printed on stderr so far.
+func (p *Provider) Stderr() string { return p.stderr.String() }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+

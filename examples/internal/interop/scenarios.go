@@ -1,0 +1,245 @@
+package interop
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/parlogin/parlogin"
+	"github.com/parlogin/parlogin/examples/internal/browser"
+	"github.com/parlogin/parlogin/examples/internal/demo"
+	"github.com/parlogin/parlogin/examples/internal/exampletest"
+)
+
+// App is an example app started against the provider with its client registered.
+type App struct {
+	*demo.Server
+	Client Client
+}
+
+// StartApp starts the example built by mount against p through its PARLOGIN_* settings, as a
+// user would run it, and registers its client with p. env adds settings.
+func StartApp(t *testing.T, p *Provider, mount demo.Mount, alg string, env map[string]string) *App {
+	t.Helper()
+	c := Client{ID: "app-" + rand.Text(), Secret: rand.Text() + rand.Text() + rand.Text(), AuthAlg: alg}
+	settings := map[string]string{
+		"PARLOGIN_ISSUER":        p.Issuer,
+		"PARLOGIN_CLIENT_ID":     c.ID,
+		"PARLOGIN_CLIENT_SECRET": c.Secret,
+		"PARLOGIN_AUTH_ALG":      alg,
+	}
+	for k, v := range env {
+		settings[k] = v
+	}
+	srv := exampletest.Start(t, mount, settings)
+	c.RedirectURIs = []string{srv.URL + "/auth/callback"}
+	c.PostLogoutRedirectURIs = []string{srv.URL + "/"}
+	p.Register(t, c)
+	return &App{Server: srv, Client: c}
+}
+
+// Login logs in as username from target, through the provider's login and consent pages, and
+// returns the page the browser lands on.
+func Login(t *testing.T, b *browser.Browser, appURL, target, username string) *browser.Page {
+	t.Helper()
+	page := get(t, b, appURL+target)
+	if !strings.Contains(page.Body, `name="login"`) {
+		t.Fatalf("%s did not lead to the provider's login page: %d %s\n%s", target, page.Status, page.URL, page.Body)
+	}
+	return signIn(t, b, page, username)
+}
+
+// TryLogin is Login for logins that may fail on the way: it signs in where the provider asks and
+// returns wherever the browser ends.
+func TryLogin(t *testing.T, b *browser.Browser, appURL, target, username string) *browser.Page {
+	t.Helper()
+	page := get(t, b, appURL+target)
+	if !strings.Contains(page.Body, `name="login"`) {
+		return page
+	}
+	return signIn(t, b, page, username)
+}
+
+// signIn fills in the provider's login page and approves its consent page.
+func signIn(t *testing.T, b *browser.Browser, loginPage *browser.Page, username string) *browser.Page {
+	t.Helper()
+	page := submit(t, b, loginPage, map[string]string{"login": username, "password": "any"})
+	if strings.Contains(page.Body, `name="prompt" value="consent"`) {
+		page = submit(t, b, page, nil)
+	}
+	return page
+}
+
+// LoginLogout checks the example built by mount against oidc-provider, with client assertions
+// signed with alg: the API refuses an anonymous call, a login through the provider's pages reaches
+// the protected page with the right subject, the authorization response carried the provider's
+// iss (RFC 9207), the API answers, and logout goes through the provider's end-session endpoint.
+func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
+	p := Start(t)
+	app := StartApp(t, p, mount, alg, nil)
+	b := browser.New(nil)
+
+	if page := fetch(t, b, app.URL+"/api/me"); page.Status != http.StatusUnauthorized {
+		t.Fatalf("anonymous /api/me = %d, want 401", page.Status)
+	}
+	page := Login(t, b, app.URL, "/private?from=interop", "alice")
+	if page.Status != http.StatusOK || page.URL.String() != app.URL+"/private?from=interop" ||
+		!strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
+		t.Fatalf("after login: %d %s\n%s", page.Status, page.URL, page.Body)
+	}
+	callback := lastVisit(b, "/auth/callback")
+	if callback == nil || callback.Query().Get("iss") != p.Issuer || callback.Query().Get("code") == "" {
+		t.Fatalf("the authorization response %v did not carry the provider's iss", callback)
+	}
+	authorize := firstVisit(b, "/auth")
+	if q := authorize.Query(); len(q) != 2 || q.Get("client_id") != app.Client.ID || !strings.HasPrefix(q.Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
+		t.Fatalf("authorization request %s: want only client_id and request_uri", authorize)
+	}
+	var me struct{ Sub, Email string }
+	if err := json.Unmarshal([]byte(fetch(t, b, app.URL+"/api/me").Body), &me); err != nil || me.Sub != "alice" || me.Email != "alice@example.com" {
+		t.Fatalf("/api/me after login: %+v %v", me, err)
+	}
+
+	confirm := submit(t, b, page, nil) // the page's Sign out form
+	if !strings.Contains(confirm.Body, "op.logoutForm") {
+		t.Fatalf("logout did not reach the provider's end-session page: %d %s\n%s", confirm.Status, confirm.URL, confirm.Body)
+	}
+	home := submit(t, b, confirm, map[string]string{"logout": "yes"})
+	if home.URL.Path != "/" || home.URL.Host != mustURL(app.URL).Host || !strings.Contains(home.Body, "not signed in") {
+		t.Fatalf("after the provider's logout: %d %s\n%s", home.Status, home.URL, home.Body)
+	}
+	if page := fetch(t, b, app.URL+"/api/me"); page.Status != http.StatusUnauthorized {
+		t.Fatalf("/api/me after logout = %d, want 401", page.Status)
+	}
+	// The provider's session ended too: the next login asks for credentials again.
+	if page := get(t, b, app.URL+"/private"); !strings.Contains(page.Body, `name="login"`) {
+		t.Fatalf("after logout the provider did not ask to log in again: %s", page.URL)
+	}
+}
+
+// RequiresPAR checks that the provider really requires pushed authorization requests from the
+// example's client: an authorization request sent through the browser is refused, while the
+// example's logins (which always push) work.
+func RequiresPAR(t *testing.T, mount demo.Mount) {
+	p := Start(t)
+	app := StartApp(t, p, mount, "HS256", nil)
+	b := browser.New(nil)
+	q := url.Values{
+		"client_id": {app.Client.ID}, "response_type": {"code"}, "scope": {"openid"},
+		"redirect_uri": {app.Client.RedirectURIs[0]}, "state": {rand.Text()},
+		"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"},
+	}
+	page := get(t, b, p.Issuer+"/auth?"+q.Encode())
+	if page.URL.Path != "/auth/callback" || page.Status != http.StatusBadRequest {
+		t.Fatalf("a non-pushed authorization request: %d %s", page.Status, page.URL)
+	}
+	if e := lastVisit(b, "/auth/callback").Query(); e.Get("error") != "invalid_request" {
+		t.Fatalf("provider's answer to a non-pushed request: %v", e)
+	}
+	if page := Login(t, b, app.URL, "/private", "bob"); !strings.Contains(page.Body, `<strong id="sub">bob</strong>`) {
+		t.Fatalf("login with PAR required: %d %s", page.Status, page.URL)
+	}
+}
+
+// Failure is a login that must end on one of parlogin's error pages.
+type Failure struct {
+	Name string
+	// Config edits the app's configuration; Run runs the browser, starting at the app's URL.
+	Config func(*parlogin.Config)
+	Run    func(t *testing.T, b *browser.Browser, appURL string) *browser.Page
+	// Status is the status of the error page, Log a text the app's log must contain: the
+	// provider's answer as parlogin reports it.
+	Status int
+	Log    string
+}
+
+// Failures checks logins that go wrong against oidc-provider: each must end on parlogin's error
+// page with the expected status, not a crash, a loop or a stack trace.
+func Failures(t *testing.T, mount demo.Mount) {
+	p := Start(t)
+	tests := []Failure{
+		{
+			Name:   "wrong client secret",
+			Config: func(c *parlogin.Config) { c.ClientSecret = strings.Repeat("w", 64) },
+			Run:    tryLogin,
+			Status: http.StatusBadGateway,
+			Log:    "par endpoint answered invalid_client",
+		},
+		{
+			Name:   "app clock two hours ahead",
+			Config: func(c *parlogin.Config) { c.Now = func() time.Time { return time.Now().Add(2 * time.Hour) } },
+			Run:    tryLogin,
+			Status: http.StatusBadGateway,
+			Log:    "invalid id token",
+		},
+		{
+			Name:   "app clock two hours behind",
+			Config: func(c *parlogin.Config) { c.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) } },
+			Run:    tryLogin,
+			Status: http.StatusBadGateway,
+			Log:    "par endpoint answered invalid_client",
+		},
+		{
+			Name: "request_uri used twice (back button)",
+			Run: func(t *testing.T, b *browser.Browser, appURL string) *browser.Page {
+				Login(t, b, appURL, "/private", "alice")
+				return get(t, b, firstVisit(b, "/auth").String())
+			},
+			Status: http.StatusBadRequest,
+			Log:    "authorization endpoint answered invalid_request_uri",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.Name, func(t *testing.T) {
+			var logs strings.Builder
+			appURL := startDirect(t, p, mount, tc.Config, &logs)
+			b := browser.New(nil)
+			page := tc.Run(t, b, appURL)
+			if page.Status != tc.Status || page.URL.Host != mustURL(appURL).Host || page.Body != http.StatusText(tc.Status)+"\n" {
+				t.Fatalf("ended on %d %s\n%s\nwant parlogin's %d page", page.Status, page.URL, page.Body, tc.Status)
+			}
+			if !strings.Contains(logs.String(), tc.Log) {
+				t.Fatalf("app log does not contain %q:\n%s", tc.Log, logs.String())
+			}
+			t.Logf("provider's answer, as logged by the app: %s", lastLine(logs.String()))
+		})
+	}
+}
+
+// startDirect starts the example's routes with a parlogin configuration made here (for settings
+// the PARLOGIN_* variables do not offer, such as a clock) and registers the client.
+func startDirect(t *testing.T, p *Provider, mount demo.Mount, edit func(*parlogin.Config), logs *strings.Builder) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil) // its listener is open: the URL is known
+	appURL := "http://" + srv.Listener.Addr().String()
+	c := Client{ID: "app-" + rand.Text(), Secret: rand.Text() + rand.Text() + rand.Text(),
+		RedirectURIs: []string{appURL + "/auth/callback"}, PostLogoutRedirectURIs: []string{appURL + "/"}}
+	p.Register(t, c)
+	cfg := parlogin.Config{
+		Issuer: p.Issuer, ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: appURL + "/auth/callback",
+		Store:  sessions.NewCookieStore([]byte(rand.Text() + rand.Text())),
+		Logger: newLogger(logs),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	auth, err := parlogin.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = mount(auth, "/auth/callback")
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return appURL
+}
+
+func tryLogin(t *testing.T, b *browser.Browser, appURL string) *browser.Page {
+	return TryLogin(t, b, appURL, "/private", "alice")
+}

@@ -1,0 +1,70 @@
+// oidc-provider set up as parlogin's interoperability tests need it: on 127.0.0.1 with a free
+// port, client_secret_jwt only, PKCE and pushed authorization requests required, RP-initiated
+// logout on, and the built-in development login and consent pages. It prints one JSON line,
+// {"issuer": "http://127.0.0.1:<port>"}, once it listens.
+//
+// Clients are registered at run time, because a test learns its app's redirect URI only once the
+// app listens: POST /test/clients with the client metadata as JSON. That route exists only in this
+// harness and answers on the loopback interface only.
+import http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const server = http.createServer();
+await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  // Cookies on 127.0.0.1 are shared across ports: keep clear of the app's names.
+  cookies: {
+    names: { session: 'op_session', interaction: 'op_interaction', resume: 'op_interaction_resume' },
+    keys: [process.env.OP_COOKIE_KEY || 'parlogin interop cookie key'],
+  },
+  features: {
+    devInteractions: { enabled: true },
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
+    rpInitiatedLogout: { enabled: true },
+  },
+  pkce: { required: () => true },
+  clientAuthMethods: ['client_secret_jwt'],
+  enabledJWA: { clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512'] },
+  claims: {
+    openid: ['sub'],
+    profile: ['name'],
+    email: ['email', 'email_verified'],
+  },
+  findAccount: (ctx, id) => ({
+    accountId: id,
+    claims: () => ({
+      sub: id,
+      name: id.charAt(0).toUpperCase() + id.slice(1),
+      email: `${id}@example.com`,
+      email_verified: true,
+    }),
+  }),
+});
+
+const handle = provider.callback();
+
+async function registerClient(req, res) {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  try {
+    const metadata = JSON.parse(body);
+    await provider.Client.validate(metadata);
+    await provider.Client.adapter.upsert(metadata.client_id, metadata);
+    res.writeHead(201).end();
+  } catch (err) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end(String(err.error_description || err.message));
+  }
+}
+
+server.on('request', (req, res) => {
+  if (req.method === 'POST' && req.url === '/test/clients') {
+    registerClient(req, res);
+    return;
+  }
+  handle(req, res);
+});
+
+console.log(JSON.stringify({ issuer }));
