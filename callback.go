@@ -34,14 +34,41 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		err = m.startSession(w, r, d)
 	}
 	if err != nil {
-		m.fail(w, r, err)
+		if !m.recover(w, r, err, returnTo) {
+			m.fail(w, r, err)
+		}
 		return
 	}
+	m.restarts.clear(w, r)
 	noStore(w)
 	http.Redirect(w, r, safeReturnTo(returnTo), http.StatusSeeOther)
 }
 
-// finishLogin checks the authorization response of r and redeems it for a verified identity.
+// recover handles the one failure a user causes without doing anything wrong: going back in the
+// browser to the provider's page, whose request_uri is single-use and short-lived, so that the
+// provider answers invalid_request_uri (RFC 9126 §4). A signed-in user is simply sent on; otherwise
+// the login starts again with a fresh pushed request, once: a second such answer within
+// restartWindow is reported, so that a provider that refuses every request_uri cannot cause a loop.
+func (m *Middleware) recover(w http.ResponseWriter, r *http.Request, err error, returnTo string) bool {
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.Endpoint != EndpointAuthorization || pe.Code != "invalid_request_uri" {
+		return false
+	}
+	if _, ok := m.User(r); ok {
+		noStore(w)
+		http.Redirect(w, r, safeReturnTo(returnTo), http.StatusSeeOther)
+		return true
+	}
+	if !m.restarts.allow(w, r) {
+		return false
+	}
+	m.cfg.Logger.Info("parlogin: request_uri refused by the provider, starting the login again", "error", err)
+	m.startLogin(w, r, safeReturnTo(returnTo))
+	return true
+}
+
+// finishLogin checks the authorization response of r and redeems it for a verified identity. It
+// returns the pending login's return target whenever the response names one, even with an error.
 func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessionData, string, error) {
 	params, err := callbackParams(w, r)
 	if err != nil {
@@ -49,6 +76,10 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 	}
 	// Consume the pending login first, whatever follows: a state is good for one response.
 	a, stateErr := m.flows.consume(w, r, params.Get("state"))
+	returnTo := "/"
+	if a != nil {
+		returnTo = a.ReturnTo
+	}
 
 	// RFC 9207 §2.4: an iss that names another issuer means a mix-up, whatever else the response
 	// says; a missing iss matters for a response that would be processed.
@@ -57,7 +88,7 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 		return nil, "", fmt.Errorf("%w: response from %q", ErrIssuerMismatch, oauthErrorText(params.Get("iss")))
 	}
 	if params.Get("error") != "" {
-		return nil, "", newOAuthError(EndpointAuthorization, 0, params.Get)
+		return nil, returnTo, newOAuthError(EndpointAuthorization, 0, params.Get)
 	}
 	if stateErr != nil {
 		return nil, "", stateErr

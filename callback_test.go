@@ -364,3 +364,61 @@ func TestUserInfo(t *testing.T) {
 		})
 	}
 }
+
+// The browser goes back to the provider's page after its request_uri was used or expired: the
+// provider answers invalid_request_uri, and parlogin starts the login again, once.
+func TestRequestURIRestart(t *testing.T) {
+	t.Run("reused, not signed in", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{})
+		toProvider := h.toProvider("/private")
+		h.authorize(toProvider) // the provider used the request_uri; the user leaves
+		again := h.callback(h.authorize(toProvider))
+		if again.StatusCode != http.StatusSeeOther || !strings.HasPrefix(again.Header.Get("Location"), h.op.Issuer) {
+			t.Fatalf("reused request_uri: %d to %q, want a fresh login at the provider (%v)", again.StatusCode, again.Header.Get("Location"), h.errs.last())
+		}
+		if resp := h.callback(h.authorize(again)); resp.StatusCode != http.StatusSeeOther || h.cookie("__Host-parlogin") == nil {
+			t.Fatalf("restarted login: %d, %v", resp.StatusCode, h.errs.last())
+		}
+		// The marker is cleared by the successful login: the next back-button visit recovers too.
+		if h.cookie("__Host-parlogin-restart") != nil {
+			t.Error("restart marker kept after a successful login")
+		}
+	})
+	t.Run("twice in a row", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{})
+		first := h.toProvider("/private")
+		h.authorize(first)
+		second := h.callback(h.authorize(first)) // restarted: a fresh request_uri
+		h.authorize(second)
+		resp := h.callback(h.authorize(second)) // used again: no second restart
+		var pe *ProviderError
+		if resp.StatusCode != http.StatusBadRequest || !errors.As(h.errs.last(), &pe) || pe.Code != "invalid_request_uri" {
+			t.Fatalf("second reuse: %d, %v; want the provider's error, not another restart", resp.StatusCode, h.errs.last())
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		clk := newClock()
+		h := newHarness(t, harnessOptions{})
+		h.op.SetClock(clk.Now)
+		toProvider := h.toProvider("/private")
+		clk.Add(61 * time.Second)
+		resp := h.callback(h.authorize(toProvider))
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), h.op.Issuer) {
+			t.Fatalf("expired request_uri: %d to %q (%v)", resp.StatusCode, resp.Header.Get("Location"), h.errs.last())
+		}
+	})
+	t.Run("signed in already", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{})
+		toProvider := h.toProvider("/private")
+		if resp := h.callback(h.authorize(toProvider)); resp.StatusCode != http.StatusSeeOther {
+			t.Fatal(h.errs.last())
+		}
+		resp := h.callback(h.authorize(toProvider)) // back button after the login
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			t.Fatalf("back button after login: %d to %q, want / (%v)", resp.StatusCode, resp.Header.Get("Location"), h.errs.last())
+		}
+		if len(h.op.Requests(oidctest.PAR)) != 1 {
+			t.Error("a signed-in user was sent through a new login")
+		}
+	})
+}

@@ -217,3 +217,35 @@ func (u *usedStates) claim(state string, until, now time.Time) bool {
 	u.until[state] = until
 	return true
 }
+
+// restartWindow is how long after an automatic restart of a login another one is refused.
+const restartWindow = time.Minute
+
+// restarts limits the automatic restarts of logins (see Middleware.recover) to one per browser per
+// restartWindow, with a marker cookie.
+type restarts struct {
+	name   string
+	secure bool
+}
+
+// allow reports whether r's browser may restart a login now, and marks it as having done so.
+func (rs restarts) allow(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := r.Cookie(rs.name); err == nil {
+		return false
+	}
+	http.SetCookie(w, rs.cookie(int(restartWindow/time.Second)))
+	return true
+}
+
+// clear removes the marker after a login succeeded, so that a later back-button visit to the
+// provider recovers again.
+func (rs restarts) clear(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie(rs.name); err == nil {
+		http.SetCookie(w, rs.cookie(-1))
+	}
+}
+
+func (rs restarts) cookie(maxAge int) *http.Cookie {
+	return &http.Cookie{Name: rs.name, Value: "1", Path: "/", MaxAge: maxAge, Secure: rs.secure,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}

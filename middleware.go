@@ -36,6 +36,7 @@ type Middleware struct {
 	verifier *oidc.IDTokenVerifier
 	secure   bool
 	flows    *flows
+	restarts restarts
 	refresh  refreshGroup
 	origins  *http.CrossOriginProtection
 }
@@ -114,6 +115,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	redirect, _ := url.Parse(c.RedirectURL) // checked by withDefaults
 	m.secure = redirect.Scheme == "https"
 	m.flows = &flows{store: c.Store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now}
+	m.restarts = restarts{name: c.SessionName + "-restart", secure: m.secure}
 	m.origins = http.NewCrossOriginProtection()
 	return m, nil
 }
