@@ -80,6 +80,12 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 	if a != nil {
 		returnTo = a.ReturnTo
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
+	defer cancel()
+	op, err := m.provider(ctx)
+	if err != nil {
+		return nil, returnTo, err
+	}
 
 	// RFC 9207 §2.4: an iss that names another issuer means a mix-up, whatever else the response
 	// says; a missing iss matters for a response that would be processed.
@@ -93,7 +99,7 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 	if stateErr != nil {
 		return nil, "", stateErr
 	}
-	if !hasIss && m.issParameter {
+	if !hasIss && op.issParameter {
 		return nil, "", fmt.Errorf("%w: response has no iss although the provider supports it", ErrIssuerMismatch)
 	}
 	if a.FormPost != (r.Method == http.MethodPost) {
@@ -104,17 +110,15 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 		return nil, "", fmt.Errorf("%w: no code", ErrInvalidCallback)
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
-	defer cancel()
-	token, err := m.exchange(ctx, code, a.Verifier)
+	token, err := m.exchange(ctx, op, code, a.Verifier)
 	if err != nil {
 		return nil, "", err
 	}
-	d, err := m.verifyIDToken(ctx, token, a)
+	d, err := m.verifyIDToken(ctx, op, token, a)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := m.addUserInfo(ctx, d, token); err != nil {
+	if err := m.addUserInfo(ctx, op, d, token); err != nil {
 		return nil, "", err
 	}
 	return d, a.ReturnTo, nil
@@ -145,12 +149,12 @@ func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) 
 }
 
 // exchange redeems code at the token endpoint with a fresh client assertion and the PKCE verifier.
-func (m *Middleware) exchange(ctx context.Context, code, verifier string) (*oauth2.Token, error) {
-	assertion, err := m.signer.assertion(m.tokenURL)
+func (m *Middleware) exchange(ctx context.Context, op *provider, code, verifier string) (*oauth2.Token, error) {
+	assertion, err := m.signer.assertion(op.tokenURL)
 	if err != nil {
 		return nil, fmt.Errorf("parlogin: signing client assertion: %w", err)
 	}
-	token, err := m.oauth2.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.client), code,
+	token, err := op.oauth2.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.client), code,
 		oauth2.VerifierOption(verifier),
 		oauth2.SetAuthURLParam("client_assertion_type", clientAssertionType),
 		oauth2.SetAuthURLParam("client_assertion", assertion),
@@ -194,14 +198,14 @@ var protocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce",
 // verifyIDToken verifies the ID token of a token response (OpenID Connect Core §3.1.3.7) and
 // returns the session data for it. a is the pending login, or nil for a refresh (§12.2), where
 // there is no nonce, max_age or acr to check.
-func (m *Middleware) verifyIDToken(ctx context.Context, token *oauth2.Token, a *attempt) (*sessionData, error) {
+func (m *Middleware) verifyIDToken(ctx context.Context, op *provider, token *oauth2.Token, a *attempt) (*sessionData, error) {
 	raw, _ := token.Extra("id_token").(string)
 	if raw == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", ErrInvalidIDToken)
 	}
 	// go-oidc checks the signature against the provider's keys (refetched for an unknown key ID),
 	// the algorithm, iss, aud and exp.
-	idt, err := m.verifier.Verify(ctx, raw)
+	idt, err := op.verifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 	}
@@ -270,11 +274,11 @@ func (m *Middleware) verifyIDToken(ctx context.Context, token *oauth2.Token, a *
 // Config.SkipUserInfo is set or the provider has none. With the code flow, providers that follow
 // §5.4 (oidc-provider, Okta) put the claims of the profile and email scopes there rather than in the
 // ID token. The UserInfo sub must be the ID token's (§5.3.2).
-func (m *Middleware) addUserInfo(ctx context.Context, d *sessionData, token *oauth2.Token) error {
-	if m.cfg.SkipUserInfo || m.userInfoURL == "" {
+func (m *Middleware) addUserInfo(ctx context.Context, op *provider, d *sessionData, token *oauth2.Token) error {
+	if m.cfg.SkipUserInfo || op.userInfoURL == "" {
 		return nil
 	}
-	info, err := m.provider.UserInfo(oidc.ClientContext(ctx, m.client), oauth2.StaticTokenSource(token))
+	info, err := op.oidc.UserInfo(oidc.ClientContext(ctx, m.client), oauth2.StaticTokenSource(token))
 	if err != nil {
 		return &ProviderError{Endpoint: EndpointUserInfo, Err: err}
 	}

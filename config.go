@@ -92,6 +92,12 @@ type Config struct {
 	// AssertionLifetime is how long a client assertion is valid; default 60 s, at most one hour.
 	AssertionLifetime time.Duration
 
+	// LazyDiscovery lets New succeed when the provider cannot be reached: discovery is then retried
+	// when a login needs it, at most every 5 seconds, and logins fail with a [*ProviderError]
+	// meanwhile, while signed-in users go on being served (their sessions need no provider). For
+	// apps that must start while the provider is down. Configuration mistakes still fail New.
+	LazyDiscovery bool
+
 	// PAREndpoint overrides the discovery document's pushed_authorization_request_endpoint, for
 	// providers that support PAR without publishing it. Without either, New fails.
 	PAREndpoint string

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -33,6 +34,8 @@ type harness struct {
 	http   *http.Client
 	logs   *syncBuffer
 	errs   *errorLog
+
+	handler *atomic.Value // the app's routes, using auth
 }
 
 type harnessOptions struct {
@@ -82,7 +85,7 @@ func (e *errorLog) last() error {
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &syncBuffer{}, errs: &errorLog{}}
+	h := &harness{t: t, logs: &syncBuffer{}, errs: &errorLog{}, handler: &atomic.Value{}}
 	h.op = oidctest.NewUnstartedServer()
 	if o.op != nil {
 		o.op(h.op)
@@ -90,9 +93,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	h.op.StartTLS()
 	t.Cleanup(h.op.Close)
 
-	var handler http.Handler = http.NotFoundHandler()
 	h.app = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		handler.ServeHTTP(w, r)
+		h.handler.Load().(http.Handler).ServeHTTP(w, r)
 	}))
 	h.app.StartTLS()
 	t.Cleanup(h.app.Close)
@@ -134,12 +136,17 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	h.auth = auth
-	handler = h.routes()
+	h.use(auth)
 
 	h.jar, _ = cookiejar.New(nil)
 	h.http = h.newBrowser()
 	return h
+}
+
+// use makes the app use auth, as if it restarted with it.
+func (h *harness) use(auth *Middleware) {
+	h.auth = auth
+	h.handler.Store(h.routes())
 }
 
 // newBrowser returns a client that shares the harness's cookie jar and trusts both servers.

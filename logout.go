@@ -1,6 +1,7 @@
 package parlogin
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
@@ -34,14 +35,17 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	noStore(w)
-	http.Redirect(w, r, m.logoutURL(idToken), http.StatusSeeOther)
+	http.Redirect(w, r, m.logoutURL(r.Context(), idToken), http.StatusSeeOther)
 }
 
-func (m *Middleware) logoutURL(idToken string) string {
-	if m.endSessionURL == "" {
+// logoutURL is where the browser goes after the session is deleted: the provider's
+// end_session_endpoint when it has one (and can be reached for discovery), else the app's page.
+func (m *Middleware) logoutURL(ctx context.Context, idToken string) string {
+	op, err := m.provider(ctx)
+	if err != nil || op.endSessionURL == "" {
 		return cmpOr(m.cfg.PostLogoutRedirectURL, "/")
 	}
-	u, err := url.Parse(m.endSessionURL)
+	u, err := url.Parse(op.endSessionURL)
 	if err != nil {
 		return cmpOr(m.cfg.PostLogoutRedirectURL, "/")
 	}

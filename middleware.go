@@ -2,16 +2,13 @@ package parlogin
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 )
 
 // Middleware signs users in with OpenID Connect. Create it with [New]; it is safe for concurrent
@@ -21,19 +18,9 @@ type Middleware struct {
 	cfg    Config
 	client *http.Client
 	signer *assertionSigner
-
-	authURL       *url.URL
-	parURL        string
-	tokenURL      string
-	userInfoURL   string
-	endSessionURL string
-	// issParameter: the provider promises "iss" in authorization responses (RFC 9207).
-	issParameter bool
+	op     lazyProvider
 
 	scope    string
-	provider *oidc.Provider
-	oauth2   oauth2.Config
-	verifier *oidc.IDTokenVerifier
 	secure   bool
 	flows    *flows
 	restarts restarts
@@ -41,53 +28,18 @@ type Middleware struct {
 	origins  *http.CrossOriginProtection
 }
 
-// discovery holds the provider metadata parlogin reads beyond what go-oidc exposes.
-type discovery struct {
-	PAREndpoint        string `json:"pushed_authorization_request_endpoint"`
-	RequirePAR         bool   `json:"require_pushed_authorization_requests"`
-	EndSessionEndpoint string `json:"end_session_endpoint"`
-	IssParameter       bool   `json:"authorization_response_iss_parameter_supported"`
-}
-
 // New validates c, reads the provider's discovery document and returns a ready Middleware. ctx
-// bounds discovery only. Configuration mistakes and an unreachable provider are reported here,
-// never at request time; an unreachable provider is a [*ProviderError].
+// bounds discovery only. Configuration mistakes are reported here, never at request time; so is an
+// unreachable provider, as a [*ProviderError], unless Config.LazyDiscovery is set.
 func New(ctx context.Context, c Config) (*Middleware, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	m := &Middleware{cfg: c, client: newHTTPClient(c.HTTPClient, c.Timeout), signer: newAssertionSigner(c)}
-
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.client), c.Timeout)
-	defer cancel()
-	provider, err := oidc.NewProvider(ctx, c.Issuer)
-	if err != nil {
-		return nil, &ProviderError{Endpoint: EndpointDiscovery, Err: err}
+	if _, err := m.provider(ctx); err != nil && !c.LazyDiscovery {
+		return nil, err
 	}
-	var meta discovery
-	if err := provider.Claims(&meta); err != nil {
-		return nil, &ProviderError{Endpoint: EndpointDiscovery, Description: "malformed discovery document", Err: err}
-	}
-	m.parURL = cmpOr(c.PAREndpoint, meta.PAREndpoint)
-	if m.parURL == "" {
-		return nil, fmt.Errorf("parlogin: %s publishes no pushed_authorization_request_endpoint; set Config.PAREndpoint if it supports PAR", c.Issuer)
-	}
-	endpoint := provider.Endpoint()
-	m.authURL, err = url.Parse(endpoint.AuthURL)
-	if err != nil || !m.authURL.IsAbs() {
-		return nil, fmt.Errorf("parlogin: discovery: authorization_endpoint %q is not an absolute URL", endpoint.AuthURL)
-	}
-	for _, u := range []string{m.parURL, endpoint.TokenURL} {
-		if p, err := url.Parse(u); err != nil || !p.IsAbs() {
-			return nil, fmt.Errorf("parlogin: discovery: endpoint %q is not an absolute URL", u)
-		}
-	}
-	m.tokenURL = endpoint.TokenURL
-	m.userInfoURL = provider.UserInfoEndpoint()
-	m.provider = provider
-	m.endSessionURL = meta.EndSessionEndpoint
-	m.issParameter = meta.IssParameter
 
 	scopes := []string{oidc.ScopeOpenID}
 	for _, s := range c.Scopes {
@@ -98,20 +50,6 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 		}
 	}
 	m.scope = strings.Join(scopes, " ")
-
-	m.oauth2 = oauth2.Config{
-		ClientID: c.ClientID,
-		// No ClientSecret: the client authenticates with an assertion, and a second method in the
-		// same request (client_secret or Basic) is an error at strict providers.
-		Endpoint:    oauth2.Endpoint{AuthURL: endpoint.AuthURL, TokenURL: endpoint.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
-		RedirectURL: c.RedirectURL,
-	}
-	m.verifier = provider.Verifier(&oidc.Config{
-		ClientID:             c.ClientID,
-		SupportedSigningAlgs: c.IDTokenSigningAlgs,
-		// go-oidc compares exp with no leeway; shifting its clock back allows ClockSkew.
-		Now: func() time.Time { return c.Now().Add(-c.ClockSkew) },
-	})
 	redirect, _ := url.Parse(c.RedirectURL) // checked by withDefaults
 	m.secure = redirect.Scheme == "https"
 	m.flows = &flows{store: c.Store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now}
@@ -193,7 +131,12 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
 	defer cancel()
-	requestURI, err := m.pushAuthorizationRequest(ctx, params)
+	op, err := m.provider(ctx)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	requestURI, err := m.pushAuthorizationRequest(ctx, op, params)
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -203,7 +146,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 		return
 	}
 	noStore(w)
-	http.Redirect(w, r, m.authorizationURL(requestURI), http.StatusSeeOther)
+	http.Redirect(w, r, m.authorizationURL(op, requestURI), http.StatusSeeOther)
 }
 
 // isNavigation reports whether r is a browser loading a page, which may be redirected to a login,

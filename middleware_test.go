@@ -162,7 +162,7 @@ func TestSigningAlgorithmsAndAudiences(t *testing.T) {
 			claims := parseAssertion(t, par.Get("client_assertion"), h.client.Secret)
 			wantAud := h.op.Issuer
 			if tc.audience == AudienceEndpoint {
-				wantAud = h.auth.parURL
+				wantAud = h.auth.op.p.parURL
 			}
 			if claims["aud"] != wantAud {
 				t.Errorf("aud = %v, want %v", claims["aud"], wantAud)

@@ -56,8 +56,8 @@ func TestNewDiscovery(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			if m.parURL != op.Issuer+"/par" || !m.issParameter {
-				t.Errorf("discovered PAR %q, iss parameter %v", m.parURL, m.issParameter)
+			if m.op.p.parURL != op.Issuer+"/par" || !m.op.p.issParameter {
+				t.Errorf("discovered PAR %q, iss parameter %v", m.op.p.parURL, m.op.p.issParameter)
 			}
 		})
 	}
@@ -83,5 +83,45 @@ func TestNewProviderSlow(t *testing.T) {
 		RedirectURL: "http://127.0.0.1/cb", Store: sessions.NewCookieStore([]byte(testSecret)), Timeout: 50e6})
 	if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "Timeout") {
 		t.Fatalf("New with a slow provider = %v, want a timeout", err)
+	}
+}
+
+// With LazyDiscovery an app starts while its provider is down, serves the users who have a session,
+// and lets the others log in once the provider is back.
+func TestLazyDiscovery(t *testing.T) {
+	clk := newClock()
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Now = clk.Now }})
+	h.login("/private") // a session made before the restart
+
+	h.op.Inject(oidctest.Discovery, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "down"})
+	cfg := h.cfg
+	cfg.ErrorHandler = nil
+	if _, err := New(context.Background(), cfg); err == nil {
+		t.Fatal("New succeeded with the provider down")
+	}
+	cfg.LazyDiscovery = true
+	restarted, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New with LazyDiscovery: %v", err)
+	}
+	h.use(restarted)
+
+	if me := jsonBody(t, h.api("/api/me")); me["sub"] != "alice" {
+		t.Fatalf("a signed-in user while the provider is down: %v", me)
+	}
+	other := newHarnessBrowser(h)
+	if resp := other.navigate(http.MethodGet, "/private", nil); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("a login while the provider is down = %d, want 502", resp.StatusCode)
+	}
+	discoveries := len(h.op.Requests(oidctest.Discovery))
+	other.navigate(http.MethodGet, "/private", nil)
+	if n := len(h.op.Requests(oidctest.Discovery)); n != discoveries {
+		t.Fatalf("discovery retried %d times within %v", n-discoveries, discoveryRetry)
+	}
+
+	h.op.ClearFaults()
+	clk.Add(discoveryRetry)
+	if page := jsonBody(t, other.login("/private")); page["sub"] != "alice" {
+		t.Fatalf("login after the provider came back: %v", page)
 	}
 }

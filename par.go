@@ -72,7 +72,7 @@ func (m *Middleware) authorizationParams(a *attempt, extra url.Values) url.Value
 
 // pushAuthorizationRequest sends params to the PAR endpoint (RFC 9126 §2) and returns the
 // request_uri to send the browser with.
-func (m *Middleware) pushAuthorizationRequest(ctx context.Context, params url.Values) (string, error) {
+func (m *Middleware) pushAuthorizationRequest(ctx context.Context, op *provider, params url.Values) (string, error) {
 	form := params
 	if m.cfg.RequestObject {
 		claims := make(map[string]any, len(params))
@@ -88,14 +88,14 @@ func (m *Middleware) pushAuthorizationRequest(ctx context.Context, params url.Va
 		}
 		form = url.Values{"client_id": {m.cfg.ClientID}, "request": {ro}}
 	}
-	assertion, err := m.signer.assertion(m.parURL)
+	assertion, err := m.signer.assertion(op.parURL)
 	if err != nil {
 		return "", fmt.Errorf("parlogin: signing client assertion: %w", err)
 	}
 	form.Set("client_assertion_type", clientAssertionType)
 	form.Set("client_assertion", assertion)
 
-	status, body, err := m.post(ctx, EndpointPAR, m.parURL, form)
+	status, body, err := m.post(ctx, EndpointPAR, op.parURL, form)
 	if err != nil {
 		return "", err
 	}
@@ -147,8 +147,8 @@ func jsonOAuthError(endpoint string, status int, body []byte) *ProviderError {
 
 // authorizationURL is where the browser is sent after a pushed authorization request: the
 // authorization endpoint with only client_id and request_uri (RFC 9126 §4).
-func (m *Middleware) authorizationURL(requestURI string) string {
-	u := *m.authURL
+func (m *Middleware) authorizationURL(op *provider, requestURI string) string {
+	u := *op.authURL
 	q := u.Query()
 	q.Set("client_id", m.cfg.ClientID)
 	q.Set("request_uri", requestURI)

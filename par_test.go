@@ -52,8 +52,8 @@ func TestPARFailures(t *testing.T) {
 
 func TestPingOneShape(t *testing.T) {
 	h := newHarness(t, harnessOptions{op: func(s *oidctest.Server) { s.EnvID = "9f0e3c26-4bd3-4f5e-8c1a-1c2b3d4e5f60" }})
-	if want := h.op.URL + "/9f0e3c26-4bd3-4f5e-8c1a-1c2b3d4e5f60/as"; h.op.Issuer != want || h.auth.parURL != want+"/par" {
-		t.Fatalf("issuer %s, PAR %s", h.op.Issuer, h.auth.parURL)
+	if want := h.op.URL + "/9f0e3c26-4bd3-4f5e-8c1a-1c2b3d4e5f60/as"; h.op.Issuer != want || h.auth.op.p.parURL != want+"/par" {
+		t.Fatalf("issuer %s, PAR %s", h.op.Issuer, h.auth.op.p.parURL)
 	}
 	if page := jsonBody(t, h.login("/private")); page["sub"] != "alice" {
 		t.Fatalf("login against the PingOne-shaped provider: %v", page)

@@ -34,7 +34,11 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 		// Detached from r: the refresh serves every request waiting for it.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.cfg.Timeout)
 		defer cancel()
-		return m.refreshSession(ctx, d)
+		op, err := m.provider(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return m.refreshSession(ctx, op, d)
 	})
 	if err != nil {
 		return nil, err
@@ -47,12 +51,12 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 
 // refreshSession redeems d's refresh token (RFC 6749 §6) and returns d updated with the new tokens
 // and, when the provider sent a new ID token, its claims (OpenID Connect Core §12.2).
-func (m *Middleware) refreshSession(ctx context.Context, d *sessionData) (*sessionData, error) {
-	assertion, err := m.signer.assertion(m.tokenURL)
+func (m *Middleware) refreshSession(ctx context.Context, op *provider, d *sessionData) (*sessionData, error) {
+	assertion, err := m.signer.assertion(op.tokenURL)
 	if err != nil {
 		return nil, fmt.Errorf("parlogin: signing client assertion: %w", err)
 	}
-	status, body, err := m.post(ctx, EndpointToken, m.tokenURL, url.Values{
+	status, body, err := m.post(ctx, EndpointToken, op.tokenURL, url.Values{
 		"grant_type":            {"refresh_token"},
 		"refresh_token":         {d.RefreshToken},
 		"client_id":             {m.cfg.ClientID},
@@ -82,7 +86,7 @@ func (m *Middleware) refreshSession(ctx context.Context, d *sessionData) (*sessi
 	fresh := *d
 	if answer.IDToken != "" {
 		token = token.WithExtra(map[string]any{"id_token": answer.IDToken})
-		v, err := m.verifyIDToken(ctx, token, nil)
+		v, err := m.verifyIDToken(ctx, op, token, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,117 @@
+package parlogin
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// discoveryRetry is how often Config.LazyDiscovery retries a failed discovery.
+const discoveryRetry = 5 * time.Second
+
+// provider is what parlogin knows of the OpenID Provider after discovery.
+type provider struct {
+	oidc          *oidc.Provider
+	authURL       *url.URL
+	parURL        string
+	tokenURL      string
+	userInfoURL   string
+	endSessionURL string
+	// issParameter: the provider promises "iss" in authorization responses (RFC 9207).
+	issParameter bool
+	oauth2       oauth2.Config
+	verifier     *oidc.IDTokenVerifier
+}
+
+// metadata is the provider metadata parlogin reads beyond what go-oidc exposes. Whether the
+// provider requires PAR (require_pushed_authorization_requests) does not matter: parlogin always
+// pushes.
+type metadata struct {
+	PAREndpoint        string `json:"pushed_authorization_request_endpoint"`
+	EndSessionEndpoint string `json:"end_session_endpoint"`
+	IssParameter       bool   `json:"authorization_response_iss_parameter_supported"`
+}
+
+// discover reads the provider's discovery document (OpenID Connect Discovery 1.0 §4) through
+// go-oidc, which checks that it names the configured issuer.
+func (m *Middleware) discover(ctx context.Context) (*provider, error) {
+	c := m.cfg
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.client), c.Timeout)
+	defer cancel()
+	op, err := oidc.NewProvider(ctx, c.Issuer)
+	if err != nil {
+		return nil, &ProviderError{Endpoint: EndpointDiscovery, Err: err}
+	}
+	var meta metadata
+	if err := op.Claims(&meta); err != nil {
+		return nil, &ProviderError{Endpoint: EndpointDiscovery, Description: "malformed discovery document", Err: err}
+	}
+	p := &provider{
+		oidc:          op,
+		parURL:        cmpOr(c.PAREndpoint, meta.PAREndpoint),
+		tokenURL:      op.Endpoint().TokenURL,
+		userInfoURL:   op.UserInfoEndpoint(),
+		endSessionURL: meta.EndSessionEndpoint,
+		issParameter:  meta.IssParameter,
+	}
+	if p.parURL == "" {
+		return nil, fmt.Errorf("parlogin: %s publishes no pushed_authorization_request_endpoint; set Config.PAREndpoint if it supports PAR", c.Issuer)
+	}
+	p.authURL, err = url.Parse(op.Endpoint().AuthURL)
+	if err != nil || !p.authURL.IsAbs() {
+		return nil, fmt.Errorf("parlogin: discovery: authorization_endpoint %q is not an absolute URL", op.Endpoint().AuthURL)
+	}
+	for _, u := range []string{p.parURL, p.tokenURL} {
+		if parsed, err := url.Parse(u); err != nil || !parsed.IsAbs() {
+			return nil, fmt.Errorf("parlogin: discovery: endpoint %q is not an absolute URL", u)
+		}
+	}
+	p.oauth2 = oauth2.Config{
+		ClientID: c.ClientID,
+		// No ClientSecret: the client authenticates with an assertion, and a second method in the
+		// same request (client_secret or Basic) is an error at strict providers.
+		Endpoint:    oauth2.Endpoint{AuthURL: p.authURL.String(), TokenURL: p.tokenURL, AuthStyle: oauth2.AuthStyleInParams},
+		RedirectURL: c.RedirectURL,
+	}
+	p.verifier = op.Verifier(&oidc.Config{
+		ClientID:             c.ClientID,
+		SupportedSigningAlgs: c.IDTokenSigningAlgs,
+		// go-oidc compares exp with no leeway; shifting its clock back allows ClockSkew.
+		Now: func() time.Time { return c.Now().Add(-c.ClockSkew) },
+	})
+	return p, nil
+}
+
+// lazyProvider holds the provider once discovered, for Config.LazyDiscovery: until then, each
+// caller that needs it retries discovery, at most once per discoveryRetry.
+type lazyProvider struct {
+	mu      sync.Mutex
+	p       *provider
+	lastTry time.Time
+	lastErr error
+}
+
+// provider returns the discovered provider, discovering it first if need be.
+func (m *Middleware) provider(ctx context.Context) (*provider, error) {
+	l := &m.op
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.p != nil {
+		return l.p, nil
+	}
+	now := m.cfg.Now()
+	if l.lastErr != nil && now.Sub(l.lastTry) < discoveryRetry {
+		return nil, l.lastErr
+	}
+	l.p, l.lastErr = m.discover(ctx)
+	l.lastTry = now
+	if l.lastErr != nil {
+		m.cfg.Logger.Warn("parlogin: discovery failed; retrying when a login needs it", "error", l.lastErr)
+	}
+	return l.p, l.lastErr
+}
