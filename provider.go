@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
 
@@ -32,9 +34,11 @@ type provider struct {
 // provider requires PAR (require_pushed_authorization_requests) does not matter: parlogin always
 // pushes.
 type metadata struct {
-	PAREndpoint        string `json:"pushed_authorization_request_endpoint"`
-	EndSessionEndpoint string `json:"end_session_endpoint"`
-	IssParameter       bool   `json:"authorization_response_iss_parameter_supported"`
+	PAREndpoint        string   `json:"pushed_authorization_request_endpoint"`
+	EndSessionEndpoint string   `json:"end_session_endpoint"`
+	IssParameter       bool     `json:"authorization_response_iss_parameter_supported"`
+	JWKSURI            string   `json:"jwks_uri"`
+	IDTokenAlgs        []string `json:"id_token_signing_alg_values_supported"`
 }
 
 // discover reads the provider's discovery document (OpenID Connect Discovery 1.0 §4) through
@@ -78,9 +82,18 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		Endpoint:    oauth2.Endpoint{AuthURL: p.authURL.String(), TokenURL: p.tokenURL, AuthStyle: oauth2.AuthStyleInParams},
 		RedirectURL: c.RedirectURL,
 	}
-	p.verifier = op.Verifier(&oidc.Config{
+	if parsed, err := url.Parse(meta.JWKSURI); err != nil || !parsed.IsAbs() {
+		return nil, fmt.Errorf("parlogin: discovery: jwks_uri %q is not an absolute URL", meta.JWKSURI)
+	}
+	algs := c.IDTokenSigningAlgs
+	if len(algs) == 0 {
+		algs = slices.DeleteFunc(meta.IDTokenAlgs, func(alg string) bool {
+			return !slices.Contains(asymmetricAlgs, jose.SignatureAlgorithm(alg))
+		})
+	}
+	p.verifier = oidc.NewVerifier(c.Issuer, newKeySet(meta.JWKSURI, m.client, c.Now), &oidc.Config{
 		ClientID:             c.ClientID,
-		SupportedSigningAlgs: c.IDTokenSigningAlgs,
+		SupportedSigningAlgs: algs, // go-oidc's default when empty: RS256
 		// go-oidc compares exp with no leeway; shifting its clock back allows ClockSkew.
 		Now: func() time.Time { return c.Now().Add(-c.ClockSkew) },
 	})
