@@ -422,3 +422,49 @@ func TestRequestURIRestart(t *testing.T) {
 		}
 	})
 }
+
+// The provider's clock differs from the app's: within parlogin's ClockSkew (and the provider's
+// own tolerance for assertions) logins work; far beyond, they fail with a clear error.
+func TestClockSkew(t *testing.T) {
+	tests := []struct {
+		name     string
+		opOffset time.Duration // the provider's clock minus the app's
+		ok       bool
+		wantErr  error  // a sentinel, or
+		code     string // the code of a ProviderError
+	}{
+		{name: "provider 10s ahead", opOffset: 10 * time.Second, ok: true},
+		{name: "provider 10s behind", opOffset: -10 * time.Second, ok: true},
+		{name: "provider 25s ahead, ID token iat within the leeway", opOffset: 25 * time.Second, ok: true},
+		{name: "provider 45s ahead, ID token iat beyond the leeway", opOffset: 45 * time.Second, wantErr: ErrInvalidIDToken},
+		{name: "provider 2 min ahead", opOffset: 2 * time.Minute, code: "invalid_client"},
+		{name: "provider 2 min behind", opOffset: -2 * time.Minute, code: "invalid_client"},
+		{name: "provider 2 h behind", opOffset: -2 * time.Hour, code: "invalid_client"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			h.op.SetClock(func() time.Time { return time.Now().Add(tc.opOffset) })
+			resp := h.navigate(http.MethodGet, "/private", nil)
+			if resp.StatusCode == http.StatusSeeOther {
+				resp = h.callback(h.authorize(resp))
+			}
+			err := h.errs.last()
+			if tc.ok {
+				if resp.StatusCode != http.StatusSeeOther || err != nil {
+					t.Fatalf("login = %d, %v; want success", resp.StatusCode, err)
+				}
+				return
+			}
+			var pe *ProviderError
+			switch {
+			case resp.StatusCode != http.StatusBadGateway:
+				t.Fatalf("login = %d, %v; want 502", resp.StatusCode, err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			case tc.code != "" && (!errors.As(err, &pe) || pe.Code != tc.code):
+				t.Fatalf("error %v, want the provider's %s", err, tc.code)
+			}
+		})
+	}
+}

@@ -44,7 +44,7 @@
 //
 // Expiry follows the provider's clock ([Server.Now], [Server.SetClock]): request_uris and codes
 // last 60 seconds, access and ID tokens one hour, and the exp, iat and nbf of client assertions
-// and request objects are checked against it with 5 seconds of leeway. Tests move the clock
+// and request objects are checked against it with 15 seconds of leeway. Tests move the clock
 // instead of sleeping.
 //
 // # Faults and forged answers

@@ -16,7 +16,7 @@ import (
 )
 
 // clockSkew is the leeway allowed when comparing times in JWTs with the provider's clock.
-const clockSkew = 5 * time.Second
+const clockSkew = 15 * time.Second // as oidc-provider's default clockTolerance
 
 // hmacAlgs returns the algorithms accepted for client assertions and request objects.
 func hmacAlgs() []string { return []string{"HS256", "HS384", "HS512"} }
