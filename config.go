@@ -143,7 +143,9 @@ type Config struct {
 
 	// ErrorHandler answers requests that fail: a login that cannot start, a callback that fails a
 	// check, an anonymous API request. The default answers the status from [ErrorStatus] with its
-	// status text only, and logs the error. err never contains secrets or tokens.
+	// status text only, and logs the error. err never contains secrets or tokens. Calling it is the
+	// last thing parlogin does with the response: the handler may write it, or leave it to a
+	// framework (as parloginecho.ErrorHandler does).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives warnings and the default error handler's reports; default slog.Default().

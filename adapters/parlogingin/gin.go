@@ -1,0 +1,59 @@
+package parlogingin
+
+import (
+	"github.com/gin-gonic/gin"
+	"github.com/parlogin/parlogin"
+)
+
+// userKey is the gin context key of the user: a type of this package cannot collide with the keys
+// of the app or of other middleware.
+type userKey struct{}
+
+// Require returns a gin middleware that lets only signed-in users through. For a signed-in user it
+// puts the [parlogin.User] in c.Request's context ([parlogin.FromContext]) and in the gin context
+// ([User]), then calls c.Next. Otherwise parlogin answers, as [parlogin.Middleware.Require] does (a
+// browser navigation starts a login and comes back to the same URL; any other request gets
+// Config.ErrorHandler's answer, 401 by default), and Require calls c.Abort: no later handler runs.
+func Require(auth *parlogin.Middleware) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r, ok := auth.Authenticate(c.Writer, c.Request)
+		if !ok {
+			c.Abort()
+			return
+		}
+		u, _ := parlogin.FromContext(r.Context())
+		c.Request = r
+		c.Set(userKey{}, u)
+		c.Next()
+	}
+}
+
+// User returns the user signed in by [Require]. It also finds a user that another middleware put in
+// c.Request's context with [parlogin.NewContext], and reports false, without panicking, when there
+// is none. On pages open to all, [parlogin.Middleware.User] reads the session instead.
+func User(c *gin.Context) (*parlogin.User, bool) {
+	v, _ := c.Get(userKey{})
+	if u, ok := v.(*parlogin.User); ok && u != nil {
+		return u, true
+	}
+	if c.Request == nil {
+		return nil, false
+	}
+	return parlogin.FromContext(c.Request.Context())
+}
+
+// Mount routes parlogin's endpoints on r, relative to it (typically router.Group("/auth")):
+//
+//   - GET and POST callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
+//   - GET login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
+//   - POST logout: [parlogin.Middleware.Logout].
+//
+// The callback's full path must be the path of Config.RedirectURL: on router.Group("/auth"), the
+// RedirectURL is https://app.example.com/auth/callback.
+func Mount(r gin.IRoutes, auth *parlogin.Middleware) {
+	callback := gin.WrapF(auth.Callback)
+	r.GET("/callback", callback)
+	r.POST("/callback", callback)
+	r.GET("/login", gin.WrapF(auth.Login))
+	r.POST("/logout", gin.WrapF(auth.Logout))
+}
