@@ -10,3 +10,4 @@ func TestInteropLoginLogoutHS256(t *testing.T) { interop.LoginLogout(t, routes, 
 func TestInteropLoginLogoutHS512(t *testing.T) { interop.LoginLogout(t, routes, "HS512") }
 func TestInteropRequiresPAR(t *testing.T)      { interop.RequiresPAR(t, routes) }
 func TestInteropFailures(t *testing.T)         { interop.Failures(t, routes) }
+func TestInteropBackButton(t *testing.T)       { interop.BackButton(t, routes) }

@@ -1,0 +1,11 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/parlogin/parlogin/examples/internal/interop"
+)
+
+func TestBrowserQuery(t *testing.T)    { interop.BrowserLoginLogout(t, routes, "query") }
+func TestBrowserFormPost(t *testing.T) { interop.BrowserLoginLogout(t, routes, "form_post") }
+func TestBrowserTwoTabs(t *testing.T)  { interop.BrowserTwoTabs(t, routes) }
