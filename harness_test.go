@@ -24,7 +24,7 @@ import (
 // harness is an app protected by parlogin, a strict oidctest provider, and a browser-like client
 // with a cookie jar that follows redirects one at a time.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	op     *oidctest.Server
 	client oidctest.Client
 	cfg    Config
@@ -83,7 +83,7 @@ func (e *errorLog) last() error {
 	return e.errs[len(e.errs)-1]
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}, errs: &errorLog{}, handler: &atomic.Value{}}
 	h.op = oidctest.NewUnstartedServer()
@@ -320,7 +320,7 @@ var (
 )
 
 // parseForm returns the action and hidden fields of the first form of page.
-func parseForm(t *testing.T, page string) (string, url.Values) {
+func parseForm(t testing.TB, page string) (string, url.Values) {
 	t.Helper()
 	m := formAction.FindStringSubmatch(page)
 	if m == nil {
@@ -334,7 +334,7 @@ func parseForm(t *testing.T, page string) (string, url.Values) {
 }
 
 // jsonBody decodes the JSON body of resp.
-func jsonBody(t *testing.T, resp *http.Response) map[string]string {
+func jsonBody(t testing.TB, resp *http.Response) map[string]string {
 	t.Helper()
 	var v map[string]string
 	if err := json.Unmarshal([]byte(readBody(resp)), &v); err != nil {

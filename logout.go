@@ -25,6 +25,9 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var idToken string
+	if c, err := r.Cookie(m.cfg.SessionName); err == nil {
+		m.cache.forget(c.Value)
+	}
 	if s, d, ok := m.loadSession(r); ok {
 		idToken = d.IDToken
 		m.endSession(w, r, s)

@@ -22,6 +22,7 @@ type Middleware struct {
 
 	scope    string
 	secure   bool
+	cache    *sessionCache
 	flows    *flows
 	restarts restarts
 	refresh  refreshGroup
@@ -52,6 +53,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	m.scope = strings.Join(scopes, " ")
 	redirect, _ := url.Parse(c.RedirectURL) // checked by withDefaults
 	m.secure = redirect.Scheme == "https"
+	m.cache = newSessionCache(c.Store)
 	m.flows = &flows{store: c.Store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now}
 	m.restarts = restarts{name: c.SessionName + "-restart", secure: m.secure}
 	m.origins = http.NewCrossOriginProtection()
@@ -99,7 +101,7 @@ func (m *Middleware) User(r *http.Request) (*User, bool) {
 	if u, ok := FromContext(r.Context()); ok {
 		return u, true
 	}
-	_, d, ok := m.loadSession(r)
+	d, ok := m.sessionOf(r)
 	if !ok {
 		return nil, false
 	}

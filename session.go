@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -62,9 +63,43 @@ func (d *sessionData) setToken(t *oauth2.Token) {
 	}
 }
 
-// loadSession returns the session of r and its data when it holds a live login of this issuer.
+// sessionOf returns the data of r's session when it holds a live login of this issuer. It is the
+// authenticated path of every protected request: with a cookie store, a cookie seen before is
+// served from the session cache.
+func (m *Middleware) sessionOf(r *http.Request) (*sessionData, bool) {
+	value, ok := cookieValue(r, m.cfg.SessionName)
+	if !ok {
+		return nil, false // no cookie, no session: spare the store a lookup
+	}
+	if d, ok := m.cache.get(value, m.cfg.Now()); ok {
+		return d, true
+	}
+	_, d, ok := m.loadSession(r)
+	if ok {
+		m.cache.put(value, d)
+	}
+	return d, ok
+}
+
+// cookieValue returns the raw value of the first cookie called name in r's Cookie headers. Unlike
+// r.Cookie it neither validates nor allocates: the value only serves as a key of the session cache,
+// which holds values the store decoded before; anything else goes to the store, which checks it.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == name {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// loadSession returns the session of r from the store, and its data when it holds a live login of
+// this issuer.
 func (m *Middleware) loadSession(r *http.Request) (*sessions.Session, *sessionData, bool) {
-	// No cookie, no session: spare the store a lookup for anonymous requests.
 	if _, err := r.Cookie(m.cfg.SessionName); err != nil {
 		return nil, nil, false
 	}

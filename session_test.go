@@ -3,6 +3,7 @@ package parlogin
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,54 @@ func TestRefreshChecksSubject(t *testing.T) {
 	resp := h.navigate(http.MethodGet, "/token", nil)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(readBody(resp), ErrInvalidIDToken.Error()) {
 		t.Fatalf("a refresh with an ID token for another subject: %d %s", resp.StatusCode, readBody(resp))
+	}
+}
+
+// With a server-side store the session cache stays off: a session deleted from the store by
+// another instance of the app (a logout there) must end here at once.
+func TestServerSideSessionNotCached(t *testing.T) {
+	store := sessions.NewFilesystemStore(t.TempDir(), []byte(testSecret))
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Store = store }})
+	h.login("/private")
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("signed in: %d", resp.StatusCode)
+	}
+	// Another instance logs the user out: the record goes.
+	req, _ := http.NewRequest(http.MethodGet, h.app.URL, nil)
+	for _, c := range h.jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	s, err := store.Get(req, "__Host-parlogin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Options.MaxAge = -1
+	if err := store.Save(req, httptest.NewRecorder(), s); err != nil {
+		t.Fatal(err)
+	}
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after the record was deleted: %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestCookieValue(t *testing.T) {
+	tests := []struct {
+		header []string
+		want   string
+		found  bool
+	}{
+		{[]string{"a=1; parlogin=xyz; b=2"}, "xyz", true},
+		{[]string{"parlogin=first", "parlogin=second"}, "first", true},
+		{[]string{"xparlogin=1;parloginx=2"}, "", false},
+		{[]string{"  parlogin=v  ;"}, "v", true},
+		{[]string{"parlogin"}, "", false},
+		{nil, "", false},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header["Cookie"] = tc.header
+		if got, ok := cookieValue(r, "parlogin"); got != tc.want || ok != tc.found {
+			t.Errorf("cookieValue(%q) = %q, %v; want %q, %v", tc.header, got, ok, tc.want, tc.found)
+		}
 	}
 }
