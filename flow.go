@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -161,12 +162,20 @@ func (f *flows) decode(s *sessions.Session) (*attempt, error) {
 		return nil, fmt.Errorf("no session")
 	}
 	raw, _ := s.Values[flowValueKey].(string)
+	// The codecs of gorilla's stores bind a session to its name, which carries the state.
+	return decodeAttempt(raw, strings.TrimPrefix(s.Name(), f.prefix))
+}
+
+// decodeAttempt decodes the pending login stored for state.
+func decodeAttempt(raw, state string) (*attempt, error) {
 	var a attempt
 	if err := json.Unmarshal([]byte(raw), &a); err != nil {
 		return nil, err
 	}
-	// The codecs of gorilla's stores bind a session to its name, which carries the state.
-	a.State = strings.TrimPrefix(s.Name(), f.prefix)
+	if a.Nonce == "" || a.Verifier == "" {
+		return nil, errors.New("pending login without nonce or verifier")
+	}
+	a.State = state
 	return &a, nil
 }
 

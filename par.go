@@ -99,6 +99,16 @@ func (m *Middleware) pushAuthorizationRequest(ctx context.Context, op *provider,
 	if err != nil {
 		return "", err
 	}
+	return parseRequestURI(status, body)
+}
+
+// maxRequestURI bounds the request_uri a provider may answer: it travels in the redirect to the
+// authorization endpoint. Providers answer well under 200 bytes.
+const maxRequestURI = 1024
+
+// parseRequestURI reads the provider's answer to a pushed authorization request: 201 (or 200)
+// with {"request_uri": …, "expires_in": …} (RFC 9126 §2.2), or an OAuth error (§2.3).
+func parseRequestURI(status int, body []byte) (string, error) {
 	if status != http.StatusCreated && status != http.StatusOK {
 		return "", jsonOAuthError(EndpointPAR, status, body)
 	}
@@ -108,8 +118,11 @@ func (m *Middleware) pushAuthorizationRequest(ctx context.Context, op *provider,
 	if err := json.Unmarshal(body, &answer); err != nil {
 		return "", &ProviderError{Endpoint: EndpointPAR, StatusCode: status, Description: "malformed response", Err: err}
 	}
-	if answer.RequestURI == "" {
+	switch uri := answer.RequestURI; {
+	case uri == "":
 		return "", &ProviderError{Endpoint: EndpointPAR, StatusCode: status, Description: "response has no request_uri"}
+	case len(uri) > maxRequestURI || oauthErrorText(uri) != uri:
+		return "", &ProviderError{Endpoint: EndpointPAR, StatusCode: status, Description: "request_uri is not a printable string of at most 1 KB"}
 	}
 	return answer.RequestURI, nil
 }

@@ -107,16 +107,22 @@ func (m *Middleware) loadSession(r *http.Request) (*sessions.Session, *sessionDa
 	if err != nil || s == nil {
 		return nil, nil, false
 	}
-	raw, ok := s.Values[sessionValueKey].(string)
+	raw, _ := s.Values[sessionValueKey].(string)
+	d, ok := decodeSession(raw, m.cfg.Issuer, m.cfg.Now())
 	if !ok {
 		return nil, nil, false
 	}
+	return s, d, true
+}
+
+// decodeSession decodes the data of a session and reports whether it holds a live login of issuer.
+func decodeSession(raw, issuer string, now time.Time) (*sessionData, bool) {
 	var d sessionData
 	if err := json.Unmarshal([]byte(raw), &d); err != nil ||
-		d.Issuer != m.cfg.Issuer || !m.cfg.Now().Before(time.Unix(d.Expiry, 0)) {
-		return nil, nil, false
+		d.Subject == "" || d.Issuer != issuer || !now.Before(time.Unix(d.Expiry, 0)) {
+		return nil, false
 	}
-	return s, &d, true
+	return &d, true
 }
 
 // startSession replaces the session of r by a fresh one holding d: a session identifier planted
