@@ -66,6 +66,7 @@ func TestCallbackChecks(t *testing.T) {
 		wantErr error  // a sentinel the error must match
 		code    string // or: the OAuth error code of a *ProviderError
 		ok      bool   // or: the login succeeds
+		msg     string // a text the error must contain, when the sentinel is not specific
 	}{
 		{name: "provider error", setup: func(h *harness) {
 			h.op.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "user said no"})
@@ -114,7 +115,7 @@ func TestCallbackChecks(t *testing.T) {
 		}}, setup: editIDToken(func(c map[string]any) { c["auth_time"] = time.Now().Add(-time.Hour).Unix() }), wantErr: ErrInvalidIDToken},
 		{name: "auth_time missing with max_age", opts: harnessOptions{config: func(c *Config) {
 			c.AuthParams = func(*http.Request) url.Values { return url.Values{"max_age": {"60"}} }
-		}}, setup: editIDToken(func(c map[string]any) { delete(c, "auth_time") }), wantErr: ErrInvalidIDToken},
+		}}, setup: editIDToken(func(c map[string]any) { delete(c, "auth_time") }), wantErr: ErrInvalidIDToken, msg: "auth_time is missing"},
 		{name: "auth_time within max_age", opts: harnessOptions{config: func(c *Config) {
 			c.AuthParams = func(*http.Request) url.Values { return url.Values{"max_age": {"60"}} }
 		}}, ok: true},
@@ -181,6 +182,9 @@ func TestCallbackChecks(t *testing.T) {
 			}
 			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 				t.Errorf("error %v, want %v", err, tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not say %q", err, tc.msg)
 			}
 			if tc.code != "" {
 				var pe *ProviderError

@@ -18,6 +18,7 @@ func TestSafeReturnTo(t *testing.T) {
 		{"private", "/"},
 		{"//evil.example", "/"},
 		{"//evil.example/path", "/"},
+		{"///evil.example", "/"}, // Go parses no host; browsers go to evil.example
 		{"/\\evil.example", "/"},
 		{"/\\/evil.example", "/"},
 		{"\\\\evil.example", "/"},
