@@ -29,8 +29,17 @@
 // HMAC-signed JWT: iss = sub = client_id, aud = issuer, a unique jti, a 60-second exp). The browser
 // then goes to the authorization endpoint with only client_id and the request_uri the provider
 // returned. At the callback, parlogin checks the state (and iss, RFC 9207), exchanges the code with
-// another assertion and the PKCE verifier, verifies the ID token and its nonce, starts a fresh
-// session and returns the user to the page they asked for.
+// another assertion and the PKCE verifier, verifies the ID token and its nonce, adds the claims of
+// the UserInfo endpoint, starts a fresh session and returns the user to the page they asked for.
+//
+// A signed-in user's requests cost little: with a cookie store, a session cookie seen before is
+// served from a bounded in-memory cache, its expiry checked every time.
+//
+// # Frameworks
+//
+// [Middleware.Require] is a func(http.Handler) http.Handler, for net/http and chi;
+// [Middleware.Authenticate] serves framework adapters, such as the modules
+// github.com/parlogin/parlogin/adapters/parloginchi, parlogingin and parloginecho.
 //
 // # Security model
 //
