@@ -3,9 +3,11 @@ module github.com/parlogin/parlogin/examples
 go 1.26.0
 
 require (
+	github.com/boj/redistore v1.4.1
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
+	github.com/gomodule/redigo v1.9.2
 	github.com/gorilla/sessions v1.4.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/parlogin/parlogin v0.0.0

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/boj/redistore"
 	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
@@ -32,6 +33,10 @@ type Settings struct {
 	Scopes       string // PARLOGIN_SCOPES, space-separated, default "profile email"
 	SaveTokens   bool   // PARLOGIN_SAVE_TOKENS=1 keeps tokens (needed by some providers' logout)
 	SessionKey   string // PARLOGIN_SESSION_KEY: ≥32 bytes, hex or base64; generated when empty
+	// RedisAddr, PARLOGIN_REDIS_ADDR, keeps sessions in Redis (host:port, or the path of a unix
+	// socket) instead of cookies: for tokens, which rarely fit in a cookie, and for logouts that
+	// end the session everywhere.
+	RedisAddr string
 }
 
 // LoadSettings reads the settings through getenv.
@@ -47,6 +52,7 @@ func LoadSettings(getenv func(string) string) Settings {
 		Scopes:       getenv("PARLOGIN_SCOPES"),
 		SaveTokens:   getenv("PARLOGIN_SAVE_TOKENS") == "1",
 		SessionKey:   getenv("PARLOGIN_SESSION_KEY"),
+		RedisAddr:    getenv("PARLOGIN_REDIS_ADDR"),
 	}
 	if s.Addr == "" {
 		s.Addr = "127.0.0.1:8080"
@@ -58,17 +64,17 @@ func LoadSettings(getenv func(string) string) Settings {
 }
 
 // config returns the parlogin configuration for an app listening at appURL. Without an issuer
-// it starts the embedded provider (returned, to be closed by the caller) and registers the app.
-func (s Settings) config(appURL string, logger *slog.Logger) (parlogin.Config, *oidctest.Server, error) {
+// it starts the embedded provider and registers the app. close releases what config started.
+func (s Settings) config(appURL string, logger *slog.Logger) (c parlogin.Config, close func(), err error) {
 	redirectURL := s.RedirectURL
 	if redirectURL == "" {
 		redirectURL = appURL + "/auth/callback"
 	}
-	store, err := s.store(logger)
+	store, closeStore, err := s.store(logger)
 	if err != nil {
 		return parlogin.Config{}, nil, err
 	}
-	c := parlogin.Config{
+	c = parlogin.Config{
 		Issuer:                s.Issuer,
 		ClientID:              s.ClientID,
 		ClientSecret:          s.ClientSecret,
@@ -83,9 +89,10 @@ func (s Settings) config(appURL string, logger *slog.Logger) (parlogin.Config, *
 	}
 	if s.Issuer != "" {
 		if s.ClientID == "" || s.ClientSecret == "" {
+			closeStore()
 			return c, nil, errors.New("PARLOGIN_ISSUER is set: PARLOGIN_CLIENT_ID and PARLOGIN_CLIENT_SECRET are required too")
 		}
-		return c, nil, nil
+		return c, closeStore, nil
 	}
 	op := oidctest.NewUnstartedServer()
 	op.LoginForm = true
@@ -96,14 +103,15 @@ func (s Settings) config(appURL string, logger *slog.Logger) (parlogin.Config, *
 		AuthAlg:                s.AuthAlg,
 	})
 	c.Issuer, c.ClientID, c.ClientSecret = op.Issuer, client.ID, client.Secret
-	return c, op, nil
+	return c, func() { op.Close(); closeStore() }, nil
 }
 
-// store returns a cookie store whose signing and encryption keys derive from the session key.
-func (s Settings) store(logger *slog.Logger) (sessions.Store, error) {
+// store returns the session store, its signing and encryption keys derived from the session key:
+// Redis with RedisAddr, cookies otherwise. close releases it.
+func (s Settings) store(logger *slog.Logger) (store sessions.Store, close func(), err error) {
 	key, err := decodeKey(s.SessionKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if key == nil {
 		key = make([]byte, 32)
@@ -112,13 +120,25 @@ func (s Settings) store(logger *slog.Logger) (sessions.Store, error) {
 	}
 	hashKey, err := hkdf.Key(sha256.New, key, nil, "parlogin example cookie mac", 32)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	blockKey, err := hkdf.Key(sha256.New, key, nil, "parlogin example cookie encryption", 32)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sessions.NewCookieStore(hashKey, blockKey), nil
+	if s.RedisAddr == "" {
+		return sessions.NewCookieStore(hashKey, blockKey), func() {}, nil
+	}
+	network := "tcp"
+	if strings.HasPrefix(s.RedisAddr, "/") {
+		network = "unix"
+	}
+	rs, err := redistore.NewRediStore(10, network, s.RedisAddr, "", "", hashKey, blockKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PARLOGIN_REDIS_ADDR: %w", err)
+	}
+	rs.SetMaxLength(64 << 10) // tokens fit; the cookie holds only the session's identifier
+	return rs, func() { _ = rs.Close() }, nil
 }
 
 func decodeKey(s string) ([]byte, error) {

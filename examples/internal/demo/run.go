@@ -24,8 +24,8 @@ type Server struct {
 	// Auth is the app's parlogin middleware.
 	Auth *parlogin.Middleware
 
-	srv *http.Server
-	op  io.Closer
+	srv     *http.Server
+	release func() // the embedded provider, the session store
 }
 
 // Start starts an example with the settings read through getenv, logging to out.
@@ -37,19 +37,16 @@ func Start(ctx context.Context, getenv func(string) string, out io.Writer, mount
 		return nil, err
 	}
 	appURL := "http://" + ln.Addr().String()
-	cfg, op, err := s.config(appURL, logger)
+	cfg, release, err := s.config(appURL, logger)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	server := &Server{URL: appURL}
-	if op != nil {
-		server.op = closerFunc(op.Close)
-	}
+	server := &Server{URL: appURL, release: release}
 	server.Auth, err = parlogin.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
-		server.closeProvider()
+		release()
 		return nil, err
 	}
 	server.srv = &http.Server{
@@ -63,31 +60,21 @@ func Start(ctx context.Context, getenv func(string) string, out io.Writer, mount
 		}
 	}()
 	provider := cfg.Issuer
-	if op != nil {
+	if s.Issuer == "" {
 		provider = "the embedded oidctest provider at " + cfg.Issuer + " (sign in with any name)"
 	}
 	fmt.Fprintf(out, "parlogin example: open %s/private\nsigning in with %s\n", appURL, provider)
 	return server, nil
 }
 
-// Close stops the app and the embedded provider.
+// Close stops the app, the embedded provider and the session store.
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
-	s.closeProvider()
+	s.release()
 	return err
 }
-
-func (s *Server) closeProvider() {
-	if s.op != nil {
-		s.op.Close()
-	}
-}
-
-type closerFunc func()
-
-func (f closerFunc) Close() error { f(); return nil }
 
 // Run runs an example until ctx is done.
 func Run(ctx context.Context, getenv func(string) string, out io.Writer, mount Mount) error {

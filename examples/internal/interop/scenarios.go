@@ -249,6 +249,52 @@ func BackButton(t *testing.T, mount demo.Mount) {
 	}
 }
 
+// RedisSessions runs the example built by mount with its sessions in a real Redis and the tokens
+// kept (PARLOGIN_SAVE_TOKENS), against oidc-provider: the cookie holds only a session identifier,
+// logout sends the ID token as id_token_hint and deletes the record, and a copy of the cookie
+// taken before logout no longer opens the session, as it would with a cookie store.
+func RedisSessions(t *testing.T, mount demo.Mount) {
+	p := Start(t)
+	rdb := StartRedis(t)
+	app := StartApp(t, p, mount, "HS256", map[string]string{
+		"PARLOGIN_REDIS_ADDR":  rdb.Socket,
+		"PARLOGIN_SAVE_TOKENS": "1",
+	})
+	b := browser.New(nil)
+	page := Login(t, b, app.URL, "/private", "alice")
+	if !strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
+		t.Fatalf("login: %d %s", page.Status, page.URL)
+	}
+	var session *http.Cookie
+	for _, c := range b.Cookies(app.URL) {
+		if c.Name == "parlogin" {
+			session = c
+		}
+	}
+	if session == nil || len(session.Value) > 256 {
+		t.Fatalf("session cookie %v: want a small identifier", session)
+	}
+	if keys := rdb.Keys(t, "session_*"); len(keys) != 1 {
+		t.Fatalf("Redis holds %v, want the one session", keys)
+	}
+
+	confirm := submit(t, b, page, nil) // Sign out
+	if endSession := lastVisit(b, "/session/end"); endSession == nil || endSession.Query().Get("id_token_hint") == "" {
+		t.Fatalf("logout went to %v, want the end-session endpoint with id_token_hint", endSession)
+	}
+	if home := submit(t, b, confirm, map[string]string{"logout": "yes"}); !strings.Contains(home.Body, "not signed in") {
+		t.Fatalf("after logout: %d %s", home.Status, home.URL)
+	}
+	if keys := rdb.Keys(t, "session_*"); len(keys) != 0 {
+		t.Fatalf("Redis still holds %v after logout", keys)
+	}
+	thief := browser.New(nil)
+	thief.Client.Jar.SetCookies(mustURL(app.URL), []*http.Cookie{{Name: session.Name, Value: session.Value, Path: "/"}})
+	if page := fetch(t, thief, app.URL+"/api/me"); page.Status != http.StatusUnauthorized {
+		t.Fatalf("the session cookie copied before logout: /api/me = %d, want 401", page.Status)
+	}
+}
+
 // startDirect starts the example's routes with a parlogin configuration made here (for settings
 // the PARLOGIN_* variables do not offer, such as a clock) and registers the client.
 func startDirect(t *testing.T, p *Provider, mount demo.Mount, edit func(*parlogin.Config), logs *strings.Builder) string {
