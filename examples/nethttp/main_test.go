@@ -9,3 +9,8 @@ import (
 func TestLoginLogout(t *testing.T) {
 	exampletest.LoginLogout(t, routes)
 }
+
+// TestCallbackPath: the callback is served at the path of PARLOGIN_REDIRECT_URL.
+func TestCallbackPath(t *testing.T) {
+	exampletest.CallbackPath(t, routes)
+}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 
 	"golang.org/x/net/html"
 )
@@ -186,6 +187,42 @@ func (b *Browser) Cookies(target string) []*http.Cookie {
 		return nil
 	}
 	return b.Client.Jar.Cookies(u)
+}
+
+// T is a Browser for tests: its Get, Post, Fetch and Submit fail the test instead of returning an
+// error.
+type T struct {
+	*Browser
+	t testing.TB
+}
+
+// NewT returns a new browser for t (see [New]).
+func NewT(t testing.TB, transport http.RoundTripper) *T {
+	return &T{Browser: New(transport), t: t}
+}
+
+// Get navigates to target, following redirects.
+func (b *T) Get(target string) *Page { return b.must(b.Browser.Get(target)) }
+
+// Post posts values to target as a form submission would, following redirects.
+func (b *T) Post(target string, values url.Values) *Page {
+	return b.must(b.Browser.Post(target, values))
+}
+
+// Fetch makes a script request (not a navigation) to target.
+func (b *T) Fetch(target string) *Page { return b.must(b.Browser.Fetch(target)) }
+
+// Submit submits the page's first form, with fields overriding the page's values.
+func (b *T) Submit(p *Page, fields map[string]string) *Page {
+	return b.must(b.Browser.Submit(p, fields))
+}
+
+func (b *T) must(p *Page, err error) *Page {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return p
 }
 
 func attr(n *html.Node, name string) string {

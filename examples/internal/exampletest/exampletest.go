@@ -40,27 +40,24 @@ func Start(t *testing.T, mount demo.Mount, env map[string]string) *demo.Server {
 // logout ends the session at the app and the provider.
 func LoginLogout(t *testing.T, mount demo.Mount) {
 	srv := Start(t, mount, nil)
-	b := browser.New(nil)
+	b := browser.NewT(t, nil)
 
-	if p := fetch(t, b, srv.URL+"/api/me"); p.Status != http.StatusUnauthorized {
+	if p := b.Fetch(srv.URL + "/api/me"); p.Status != http.StatusUnauthorized {
 		t.Fatalf("anonymous /api/me = %d, want 401", p.Status)
 	}
-	if p := get(t, b, srv.URL+"/"); !strings.Contains(p.Body, "not signed in") {
+	if p := b.Get(srv.URL + "/"); !strings.Contains(p.Body, "not signed in") {
 		t.Fatalf("home page for an anonymous user: %d %s", p.Status, p.Body)
 	}
-	login := get(t, b, srv.URL+"/private?from=test")
+	login := b.Get(srv.URL + "/private?from=test")
 	if !strings.Contains(login.Body, `name="username"`) {
 		t.Fatalf("/private did not lead to the provider's login form: %d %s", login.Status, login.Body)
 	}
-	private, err := b.Submit(login, map[string]string{"username": "bob"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	private := b.Submit(login, map[string]string{"username": "bob"})
 	if private.Status != http.StatusOK || private.URL.String() != srv.URL+"/private?from=test" ||
 		!strings.Contains(private.Body, `<strong id="sub">bob</strong>`) {
 		t.Fatalf("after login: %d %s %s", private.Status, private.URL, private.Body)
 	}
-	me := fetch(t, b, srv.URL+"/api/me")
+	me := b.Fetch(srv.URL + "/api/me")
 	var profile struct {
 		Subject string `json:"sub"`
 		Email   string `json:"email"`
@@ -69,34 +66,31 @@ func LoginLogout(t *testing.T, mount demo.Mount) {
 		t.Fatalf("/api/me after login: %d %s", me.Status, me.Body)
 	}
 
-	home, err := b.Submit(private, nil) // the page's only form: Sign out
-	if err != nil {
-		t.Fatal(err)
-	}
+	home := b.Submit(private, nil) // the page's only form: Sign out
 	if home.URL.Path != "/" || !strings.Contains(home.Body, "not signed in") {
 		t.Fatalf("after logout: %d %s %s", home.Status, home.URL, home.Body)
 	}
-	if p := fetch(t, b, srv.URL+"/api/me"); p.Status != http.StatusUnauthorized {
+	if p := b.Fetch(srv.URL + "/api/me"); p.Status != http.StatusUnauthorized {
 		t.Fatalf("/api/me after logout = %d, want 401", p.Status)
 	}
 }
 
-func get(t *testing.T, b *browser.Browser, target string) *browser.Page {
-	t.Helper()
-	p, err := b.Get(target)
-	if err != nil {
-		t.Fatal(err)
+// CallbackPath checks that the example built by mount serves the callback where
+// PARLOGIN_REDIRECT_URL says, not only at /auth/callback: an empty authorization response there
+// reaches parlogin, which refuses it.
+func CallbackPath(t *testing.T, mount demo.Mount) {
+	srv := Start(t, mount, map[string]string{"PARLOGIN_REDIRECT_URL": "http://127.0.0.1:8080/oauth2/callback"})
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req, _ := http.NewRequest(method, srv.URL+"/oauth2/callback", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s /oauth2/callback = %d, want 400 from parlogin", method, resp.StatusCode)
+		}
 	}
-	return p
-}
-
-func fetch(t *testing.T, b *browser.Browser, target string) *browser.Page {
-	t.Helper()
-	p, err := b.Fetch(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // testWriter sends an example's output to the test log.

@@ -5,40 +5,12 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/parlogin/parlogin/examples/internal/browser"
 )
 
-func get(t *testing.T, b *browser.Browser, target string) *browser.Page {
-	t.Helper()
-	p, err := b.Get(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func fetch(t *testing.T, b *browser.Browser, target string) *browser.Page {
-	t.Helper()
-	p, err := b.Fetch(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func submit(t *testing.T, b *browser.Browser, page *browser.Page, fields map[string]string) *browser.Page {
-	t.Helper()
-	p, err := b.Submit(page, fields)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // firstVisit and lastVisit return the first and last URL the browser requested with path.
-func firstVisit(b *browser.Browser, path string) *url.URL {
+func firstVisit(b *browser.T, path string) *url.URL {
 	for _, u := range b.History() {
 		if u.Path == path {
 			return u
@@ -47,7 +19,7 @@ func firstVisit(b *browser.Browser, path string) *url.URL {
 	return nil
 }
 
-func lastVisit(b *browser.Browser, path string) *url.URL {
+func lastVisit(b *browser.T, path string) *url.URL {
 	h := b.History()
 	for i := len(h) - 1; i >= 0; i-- {
 		if h[i].Path == path {

@@ -47,9 +47,9 @@ func StartApp(t *testing.T, p *Provider, mount demo.Mount, alg string, env map[s
 
 // Login logs in as username from target, through the provider's login and consent pages, and
 // returns the page the browser lands on.
-func Login(t *testing.T, b *browser.Browser, appURL, target, username string) *browser.Page {
+func Login(t *testing.T, b *browser.T, appURL, target, username string) *browser.Page {
 	t.Helper()
-	page := get(t, b, appURL+target)
+	page := b.Get(appURL + target)
 	if !strings.Contains(page.Body, `name="login"`) {
 		t.Fatalf("%s did not lead to the provider's login page: %d %s\n%s", target, page.Status, page.URL, page.Body)
 	}
@@ -58,9 +58,9 @@ func Login(t *testing.T, b *browser.Browser, appURL, target, username string) *b
 
 // TryLogin is Login for logins that may fail on the way: it signs in where the provider asks and
 // returns wherever the browser ends.
-func TryLogin(t *testing.T, b *browser.Browser, appURL, target, username string) *browser.Page {
+func TryLogin(t *testing.T, b *browser.T, appURL, target, username string) *browser.Page {
 	t.Helper()
-	page := get(t, b, appURL+target)
+	page := b.Get(appURL + target)
 	if !strings.Contains(page.Body, `name="login"`) {
 		return page
 	}
@@ -68,11 +68,11 @@ func TryLogin(t *testing.T, b *browser.Browser, appURL, target, username string)
 }
 
 // signIn fills in the provider's login page and approves its consent page.
-func signIn(t *testing.T, b *browser.Browser, loginPage *browser.Page, username string) *browser.Page {
+func signIn(t *testing.T, b *browser.T, loginPage *browser.Page, username string) *browser.Page {
 	t.Helper()
-	page := submit(t, b, loginPage, map[string]string{"login": username, "password": "any"})
+	page := b.Submit(loginPage, map[string]string{"login": username, "password": "any"})
 	if strings.Contains(page.Body, `name="prompt" value="consent"`) {
-		page = submit(t, b, page, nil)
+		page = b.Submit(page, nil)
 	}
 	return page
 }
@@ -84,9 +84,9 @@ func signIn(t *testing.T, b *browser.Browser, loginPage *browser.Page, username 
 func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
 	p := Start(t)
 	app := StartApp(t, p, mount, alg, nil)
-	b := browser.New(nil)
+	b := browser.NewT(t, nil)
 
-	if page := fetch(t, b, app.URL+"/api/me"); page.Status != http.StatusUnauthorized {
+	if page := b.Fetch(app.URL + "/api/me"); page.Status != http.StatusUnauthorized {
 		t.Fatalf("anonymous /api/me = %d, want 401", page.Status)
 	}
 	page := Login(t, b, app.URL, "/private?from=interop", "alice")
@@ -103,23 +103,23 @@ func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
 		t.Fatalf("authorization request %s: want only client_id and request_uri", authorize)
 	}
 	var me struct{ Sub, Email string }
-	if err := json.Unmarshal([]byte(fetch(t, b, app.URL+"/api/me").Body), &me); err != nil || me.Sub != "alice" || me.Email != "alice@example.com" {
+	if err := json.Unmarshal([]byte(b.Fetch(app.URL+"/api/me").Body), &me); err != nil || me.Sub != "alice" || me.Email != "alice@example.com" {
 		t.Fatalf("/api/me after login: %+v %v", me, err)
 	}
 
-	confirm := submit(t, b, page, nil) // the page's Sign out form
+	confirm := b.Submit(page, nil) // the page's Sign out form
 	if !strings.Contains(confirm.Body, "op.logoutForm") {
 		t.Fatalf("logout did not reach the provider's end-session page: %d %s\n%s", confirm.Status, confirm.URL, confirm.Body)
 	}
-	home := submit(t, b, confirm, map[string]string{"logout": "yes"})
+	home := b.Submit(confirm, map[string]string{"logout": "yes"})
 	if home.URL.Path != "/" || home.URL.Host != mustURL(app.URL).Host || !strings.Contains(home.Body, "not signed in") {
 		t.Fatalf("after the provider's logout: %d %s\n%s", home.Status, home.URL, home.Body)
 	}
-	if page := fetch(t, b, app.URL+"/api/me"); page.Status != http.StatusUnauthorized {
+	if page := b.Fetch(app.URL + "/api/me"); page.Status != http.StatusUnauthorized {
 		t.Fatalf("/api/me after logout = %d, want 401", page.Status)
 	}
 	// The provider's session ended too: the next login asks for credentials again.
-	if page := get(t, b, app.URL+"/private"); !strings.Contains(page.Body, `name="login"`) {
+	if page := b.Get(app.URL + "/private"); !strings.Contains(page.Body, `name="login"`) {
 		t.Fatalf("after logout the provider did not ask to log in again: %s", page.URL)
 	}
 }
@@ -130,13 +130,13 @@ func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
 func RequiresPAR(t *testing.T, mount demo.Mount) {
 	p := Start(t)
 	app := StartApp(t, p, mount, "HS256", nil)
-	b := browser.New(nil)
+	b := browser.NewT(t, nil)
 	q := url.Values{
 		"client_id": {app.Client.ID}, "response_type": {"code"}, "scope": {"openid"},
 		"redirect_uri": {app.Client.RedirectURIs[0]}, "state": {rand.Text()},
 		"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"},
 	}
-	page := get(t, b, p.Issuer+"/auth?"+q.Encode())
+	page := b.Get(p.Issuer + "/auth?" + q.Encode())
 	if page.URL.Path != "/auth/callback" || page.Status != http.StatusBadRequest {
 		t.Fatalf("a non-pushed authorization request: %d %s", page.Status, page.URL)
 	}
@@ -153,7 +153,7 @@ type Failure struct {
 	Name string
 	// Config edits the app's configuration; Run runs the browser, starting at the app's URL.
 	Config func(*parlogin.Config)
-	Run    func(t *testing.T, b *browser.Browser, appURL string) *browser.Page
+	Run    func(t *testing.T, b *browser.T, appURL string) *browser.Page
 	// Status is the status of the error page, Log a text the app's log must contain: the
 	// provider's answer as parlogin reports it.
 	Status int
@@ -191,7 +191,7 @@ func Failures(t *testing.T, mount demo.Mount) {
 		t.Run(tc.Name, func(t *testing.T) {
 			var logs strings.Builder
 			appURL := startDirect(t, p, mount, tc.Config, &logs)
-			b := browser.New(nil)
+			b := browser.NewT(t, nil)
 			page := tc.Run(t, b, appURL)
 			if page.Status != tc.Status || page.URL.Host != mustURL(appURL).Host || page.Body != http.StatusText(tc.Status)+"\n" {
 				t.Fatalf("ended on %d %s\n%s\nwant parlogin's %d page", page.Status, page.URL, page.Body, tc.Status)
@@ -211,11 +211,11 @@ func Failures(t *testing.T, mount demo.Mount) {
 func BackButton(t *testing.T, mount demo.Mount) {
 	p := Start(t)
 	app := StartApp(t, p, mount, "HS256", nil)
-	b := browser.New(nil)
+	b := browser.NewT(t, nil)
 
-	get(t, b, app.URL+"/private")
+	b.Get(app.URL + "/private")
 	authorize := firstVisit(b, "/auth")
-	page := get(t, b, authorize.String()) // back, before signing in
+	page := b.Get(authorize.String()) // back, before signing in
 	if !strings.Contains(page.Body, `name="login"`) {
 		t.Fatalf("back before signing in: %d %s", page.Status, page.URL)
 	}
@@ -223,14 +223,14 @@ func BackButton(t *testing.T, mount demo.Mount) {
 		t.Fatalf("login: %d %s", page.Status, page.URL)
 	}
 
-	page = get(t, b, authorize.String()) // back, signed in
+	page = b.Get(authorize.String()) // back, signed in
 	if page.Status != http.StatusOK || page.URL.String() != app.URL+"/" || !strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
 		t.Fatalf("back button when signed in: %d %s\n%s", page.Status, page.URL, page.Body)
 	}
 
 	// The app's session ends (it expired, or the app restarted with new keys), then back again.
 	b.Client.Jar.SetCookies(mustURL(app.URL), []*http.Cookie{{Name: "parlogin", Path: "/", MaxAge: -1}})
-	page = get(t, b, authorize.String())
+	page = b.Get(authorize.String())
 	var answer url.Values
 	for _, u := range b.History() {
 		if u.Path == "/auth/callback" && u.Query().Has("error") {
@@ -260,7 +260,7 @@ func RedisSessions(t *testing.T, mount demo.Mount) {
 		"PARLOGIN_REDIS_ADDR":  rdb.Socket,
 		"PARLOGIN_SAVE_TOKENS": "1",
 	})
-	b := browser.New(nil)
+	b := browser.NewT(t, nil)
 	page := Login(t, b, app.URL, "/private", "alice")
 	if !strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
 		t.Fatalf("login: %d %s", page.Status, page.URL)
@@ -278,19 +278,19 @@ func RedisSessions(t *testing.T, mount demo.Mount) {
 		t.Fatalf("Redis holds %v, want the one session", keys)
 	}
 
-	confirm := submit(t, b, page, nil) // Sign out
+	confirm := b.Submit(page, nil) // Sign out
 	if endSession := lastVisit(b, "/session/end"); endSession == nil || endSession.Query().Get("id_token_hint") == "" {
 		t.Fatalf("logout went to %v, want the end-session endpoint with id_token_hint", endSession)
 	}
-	if home := submit(t, b, confirm, map[string]string{"logout": "yes"}); !strings.Contains(home.Body, "not signed in") {
+	if home := b.Submit(confirm, map[string]string{"logout": "yes"}); !strings.Contains(home.Body, "not signed in") {
 		t.Fatalf("after logout: %d %s", home.Status, home.URL)
 	}
 	if keys := rdb.Keys(t, "session_*"); len(keys) != 0 {
 		t.Fatalf("Redis still holds %v after logout", keys)
 	}
-	thief := browser.New(nil)
+	thief := browser.NewT(t, nil)
 	thief.Client.Jar.SetCookies(mustURL(app.URL), []*http.Cookie{{Name: session.Name, Value: session.Value, Path: "/"}})
-	if page := fetch(t, thief, app.URL+"/api/me"); page.Status != http.StatusUnauthorized {
+	if page := thief.Fetch(app.URL + "/api/me"); page.Status != http.StatusUnauthorized {
 		t.Fatalf("the session cookie copied before logout: /api/me = %d, want 401", page.Status)
 	}
 }
@@ -322,6 +322,6 @@ func startDirect(t *testing.T, p *Provider, mount demo.Mount, edit func(*parlogi
 	return appURL
 }
 
-func tryLogin(t *testing.T, b *browser.Browser, appURL string) *browser.Page {
+func tryLogin(t *testing.T, b *browser.T, appURL string) *browser.Page {
 	return TryLogin(t, b, appURL, "/private", "alice")
 }
