@@ -184,11 +184,38 @@ func tokenError(err error) *ProviderError {
 	return &ProviderError{Endpoint: EndpointToken, Err: err}
 }
 
-// idTokenClaims are the ID token claims checked here beyond what go-oidc checks.
+// idTokenClaims are the ID token claims checked here beyond what go-oidc checks, and the user's
+// claims, all decoded in one pass.
 type idTokenClaims struct {
-	AuthorizedParty string   `json:"azp"`
-	AuthTime        *float64 `json:"auth_time"`
-	ACR             string   `json:"acr"`
+	AuthorizedParty string
+	AuthTime        *float64
+	ACR             string
+	all             map[string]json.RawMessage
+}
+
+func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &c.all); err != nil {
+		return err
+	}
+	for name, v := range map[string]any{"azp": &c.AuthorizedParty, "auth_time": &c.AuthTime, "acr": &c.ACR} {
+		if raw, ok := c.all[name]; ok {
+			if err := json.Unmarshal(raw, v); err != nil {
+				return fmt.Errorf("claim %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// identity returns the claims about the user, without the protocol claims, as compact JSON.
+func (c *idTokenClaims) identity() (json.RawMessage, error) {
+	for _, name := range protocolClaims {
+		delete(c.all, name)
+	}
+	if len(c.all) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(c.all)
 }
 
 // protocolClaims are ID token claims about the token rather than the user; they are not kept in
@@ -251,7 +278,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, op *provider, token *oau
 		return nil, fmt.Errorf("%w: acr %q is not one of the requested acr_values", ErrInvalidIDToken, oauthErrorText(c.ACR))
 	}
 
-	claims, err := identityClaims(idt)
+	claims, err := c.identity()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 	}
@@ -308,19 +335,4 @@ func (m *Middleware) addUserInfo(ctx context.Context, op *provider, d *sessionDa
 	}
 	d.Claims = b
 	return nil
-}
-
-// identityClaims returns the claims of idt about the user, as compact JSON.
-func identityClaims(idt *oidc.IDToken) (json.RawMessage, error) {
-	var all map[string]json.RawMessage
-	if err := idt.Claims(&all); err != nil {
-		return nil, err
-	}
-	for _, name := range protocolClaims {
-		delete(all, name)
-	}
-	if len(all) == 0 {
-		return nil, nil
-	}
-	return json.Marshal(all)
 }

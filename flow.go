@@ -23,11 +23,9 @@ const (
 	// maxPendingLogins bounds the logins pending at once in one browser (several tabs, a restored
 	// browser session); starting one more evicts the oldest.
 	maxPendingLogins = 5
-	// pendingCookieBudget bounds the bytes of the pending logins' cookies kept when another one
-	// starts, so that the Cookie header stays well under 4 KB even with long return targets.
-	pendingCookieBudget = 2048
-	// flowValueKey is the key of a pending login in its session's values.
-	flowValueKey = "login"
+	// pendingCookieBudget bounds the bytes of the pending logins' cookies, the one just started
+	// included, so that the Cookie header stays well under 4 KB even with long return targets.
+	pendingCookieBudget = 3072
 )
 
 // attempt is a pending login: what the callback needs to finish it.
@@ -58,26 +56,24 @@ func newAttempt(returnTo string, params url.Values, now time.Time) *attempt {
 // mod_auth_openidc keeps one state cookie per login: logins started at the same moment in several
 // tabs do not overwrite each other, as they would in one shared cookie that every tab rewrites.
 type flows struct {
-	store  sessions.Store
+	store  store
 	prefix string
 	secure bool
 	now    func() time.Time
 	used   usedStates
 }
 
-// save stores a as a pending login, first evicting the oldest ones beyond maxPendingLogins.
+// save stores a as a pending login, then evicts the oldest ones beyond the bounds.
 func (f *flows) save(w http.ResponseWriter, r *http.Request, a *attempt) error {
-	f.evict(w, r)
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	s := sessions.NewSession(f.store, f.prefix+a.State)
-	s.Values[flowValueKey] = string(b)
-	s.Options = f.options(a.FormPost, int(flowLifetime/time.Second))
-	if err := f.store.Save(r, w, s); err != nil {
+	size, err := f.store.save(w, r, &record{name: f.prefix + a.State, value: string(b)}, f.options(a.FormPost, int(flowLifetime/time.Second)))
+	if err != nil {
 		return fmt.Errorf("%w: saving the pending login: %w", ErrSessionStore, err)
 	}
+	f.evict(w, r, pendingCookieBudget-size)
 	return nil
 }
 
@@ -92,11 +88,12 @@ func (f *flows) options(formPost bool, maxAge int) *sessions.Options {
 	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: f.secure, HttpOnly: true, SameSite: sameSite}
 }
 
-// evict deletes pending logins so that, with the one about to be added, at most
-// maxPendingLogins remain: undecodable and expired ones first, then the oldest.
-func (f *flows) evict(w http.ResponseWriter, r *http.Request) {
+// evict deletes the pending logins of r so that, beside the one just added, at most
+// maxPendingLogins-1 remain, with cookies of at most budget bytes: unreadable and expired ones
+// first, then the oldest.
+func (f *flows) evict(w http.ResponseWriter, r *http.Request, budget int) {
 	type pending struct {
-		session *sessions.Session
+		rec     *record
 		created int64 // -1: unreadable or expired
 		order   int   // position in the Cookie header: browsers list older cookies first
 		size    int
@@ -110,42 +107,39 @@ func (f *flows) evict(w http.ResponseWriter, r *http.Request) {
 		}
 		seen[c.Name] = true
 		p := pending{created: -1, order: len(all), size: len(c.Name) + len(c.Value)}
-		p.session, _ = f.store.Get(r, c.Name)
-		if p.session == nil {
-			p.session = sessions.NewSession(f.store, c.Name)
-		}
-		if a, err := f.decode(p.session); err == nil && !f.expired(a) {
-			p.created = a.Created
+		var ok bool
+		if p.rec, ok = f.store.load(r, c.Name); ok {
+			if a, err := f.decode(p.rec); err == nil && !f.expired(a) {
+				p.created = a.Created
+			}
 		}
 		all = append(all, p)
 	}
-	// Keep the newest within both bounds, leaving room for the one about to be added.
 	slices.SortFunc(all, func(a, b pending) int {
 		return cmp.Or(cmp.Compare(b.created, a.created), cmp.Compare(b.order, a.order))
 	})
 	kept, size := 0, 0
 	for _, p := range all {
-		if p.created >= 0 && kept < maxPendingLogins-1 && size+p.size <= pendingCookieBudget {
+		if p.created >= 0 && kept < maxPendingLogins-1 && size+p.size <= budget {
 			kept++
 			size += p.size
 			continue
 		}
-		f.delete(w, r, p.session)
+		f.delete(w, r, p.rec)
 	}
 }
 
 // consume returns the pending login for state and deletes it: a state is good for one callback.
 func (f *flows) consume(w http.ResponseWriter, r *http.Request, state string) (*attempt, error) {
-	name := f.prefix + state
-	if _, err := r.Cookie(name); err != nil {
+	rec, ok := f.store.load(r, f.prefix+state)
+	if rec == nil {
 		return nil, fmt.Errorf("%w: no pending login for this state in this browser", ErrInvalidState)
 	}
-	s, err := f.store.Get(r, name)
-	if s == nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidState, err)
+	f.delete(w, r, rec)
+	if !ok {
+		return nil, fmt.Errorf("%w: unreadable pending login", ErrInvalidState)
 	}
-	f.delete(w, r, s)
-	a, err := f.decode(s)
+	a, err := f.decode(rec)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w: unreadable pending login: %w", ErrInvalidState, err)
@@ -157,13 +151,10 @@ func (f *flows) consume(w http.ResponseWriter, r *http.Request, state string) (*
 	return a, nil
 }
 
-func (f *flows) decode(s *sessions.Session) (*attempt, error) {
-	if s == nil || s.IsNew {
-		return nil, fmt.Errorf("no session")
-	}
-	raw, _ := s.Values[flowValueKey].(string)
-	// The codecs of gorilla's stores bind a session to its name, which carries the state.
-	return decodeAttempt(raw, strings.TrimPrefix(s.Name(), f.prefix))
+// decode decodes the pending login of rec. The codecs of gorilla's stores bind a cookie to its
+// name, which carries the state.
+func (f *flows) decode(rec *record) (*attempt, error) {
+	return decodeAttempt(rec.value, strings.TrimPrefix(rec.name, f.prefix))
 }
 
 // decodeAttempt decodes the pending login stored for state.
@@ -184,9 +175,8 @@ func (f *flows) expired(a *attempt) bool {
 	return age > flowLifetime || age < -flowLifetime
 }
 
-func (f *flows) delete(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
-	s.Options = f.options(false, -1)
-	_ = f.store.Save(r, w, s) // a leftover is harmless: it expires and is evicted
+func (f *flows) delete(w http.ResponseWriter, r *http.Request, rec *record) {
+	_ = f.store.remove(w, r, rec, f.options(false, -1)) // a leftover is harmless: it expires and is evicted
 }
 
 // maxUsedStates bounds the memory of usedStates. Only states of genuine pending logins (decoded
@@ -197,8 +187,9 @@ const maxUsedStates = 1 << 18
 // so that a state is single-use even with a cookie store, where a captured cookie could otherwise
 // be replayed along with its authorization response.
 type usedStates struct {
-	mu    sync.Mutex
-	until map[string]time.Time
+	mu      sync.Mutex
+	until   map[string]time.Time
+	sweepAt int // the size at which expired states are dropped next
 }
 
 // claim records state as used until the given time, and reports whether it was unused.
@@ -211,7 +202,9 @@ func (u *usedStates) claim(state string, until, now time.Time) bool {
 	if u.until == nil {
 		u.until = make(map[string]time.Time)
 	}
-	if len(u.until) >= maxUsedStates {
+	if len(u.until) >= u.sweepAt {
+		// Sweeping when the map has doubled since the last sweep keeps it near the logins of the
+		// last flowLifetime, at a cost that amortizes to a constant per login.
 		for s, t := range u.until {
 			if now.After(t) {
 				delete(u.until, s)
@@ -222,8 +215,10 @@ func (u *usedStates) claim(state string, until, now time.Time) bool {
 			// provider's single-use code and the PKCE binding still stop a replay.
 			clear(u.until)
 		}
+		u.sweepAt = max(64, 2*len(u.until))
 	}
-	u.until[state] = until
+	// A copy: state is a slice of the callback's URL, which the key would otherwise keep alive.
+	u.until[strings.Clone(state)] = until
 	return true
 }
 

@@ -28,14 +28,12 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(m.cfg.SessionName); err == nil {
 		m.cache.forget(c.Value)
 	}
-	if s, d, ok := m.loadSession(r); ok {
+	rec, d, ok := m.loadSession(r)
+	if ok {
 		idToken = d.IDToken
-		m.endSession(w, r, s)
-	} else if _, err := r.Cookie(m.cfg.SessionName); err == nil {
-		// An expired or unreadable session: delete it all the same.
-		if s, _ := m.cfg.Store.Get(r, m.cfg.SessionName); s != nil {
-			m.endSession(w, r, s)
-		}
+	}
+	if rec != nil { // expired or unreadable sessions are deleted all the same
+		m.endSession(w, r, rec)
 	}
 	noStore(w)
 	http.Redirect(w, r, m.logoutURL(r.Context(), idToken), http.StatusSeeOther)

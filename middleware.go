@@ -19,6 +19,7 @@ type Middleware struct {
 	client *http.Client
 	signer *assertionSigner
 	op     lazyProvider
+	store  store
 
 	scope    string
 	secure   bool
@@ -53,8 +54,9 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	m.scope = strings.Join(scopes, " ")
 	redirect, _ := url.Parse(c.RedirectURL) // checked by withDefaults
 	m.secure = redirect.Scheme == "https"
+	m.store = newStore(c.Store)
 	m.cache = newSessionCache(c.Store)
-	m.flows = &flows{store: c.Store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now}
+	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now}
 	m.restarts = restarts{name: c.SessionName + "-restart", secure: m.secure}
 	m.origins = http.NewCrossOriginProtection()
 	return m, nil

@@ -435,19 +435,17 @@ func TestTokensInSession(t *testing.T) {
 
 func cookiejarNew() (http.CookieJar, error) { return cookiejar.New(nil) }
 
-// foreignSession returns a well-formed session cookie for alice, encoded with a key the app
-// does not have.
-func foreignSession(t *testing.T) string {
+// foreignSession returns a session cookie for alice that would be valid for issuer, encoded with
+// a key the app does not have.
+func foreignSession(t *testing.T, issuer string) string {
 	t.Helper()
-	store := sessions.NewCookieStore([]byte("another key, another app, 32+ bytes long"))
-	s := sessions.NewSession(store, "__Host-parlogin")
-	s.Values[sessionValueKey] = `{"sub":"alice","exp":4102444800}`
-	s.Options = &sessions.Options{Path: "/"}
-	rec := httptest.NewRecorder()
-	if err := store.Save(httptest.NewRequest(http.MethodGet, "/", nil), rec, s); err != nil {
+	foreign := newStore(sessions.NewCookieStore([]byte("another key, another app, 32+ bytes long")))
+	rec := &record{name: "__Host-parlogin", value: `{"sub":"alice","iss":"` + issuer + `","exp":4102444800}`}
+	w := httptest.NewRecorder()
+	if _, err := foreign.save(w, httptest.NewRequest(http.MethodGet, "/", nil), rec, &sessions.Options{Path: "/"}); err != nil {
 		t.Fatal(err)
 	}
-	return rec.Result().Cookies()[0].Value
+	return w.Result().Cookies()[0].Value
 }
 
 func TestFailedLoginKeepsSession(t *testing.T) {

@@ -11,9 +11,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// sessionValueKey is the key of the signed-in user in the session's values.
-const sessionValueKey = "user"
-
 // sessionData is what a session holds: the identity from the ID token and, with
 // Config.SaveTokens, the tokens. It is stored as one compact JSON string, so that any
 // gorilla/sessions store and codec can hold it without type registration.
@@ -97,22 +94,15 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 	return "", false
 }
 
-// loadSession returns the session of r from the store, and its data when it holds a live login of
-// this issuer.
-func (m *Middleware) loadSession(r *http.Request) (*sessions.Session, *sessionData, bool) {
-	if _, err := r.Cookie(m.cfg.SessionName); err != nil {
-		return nil, nil, false
-	}
-	s, err := m.cfg.Store.Get(r, m.cfg.SessionName)
-	if err != nil || s == nil {
-		return nil, nil, false
-	}
-	raw, _ := s.Values[sessionValueKey].(string)
-	d, ok := decodeSession(raw, m.cfg.Issuer, m.cfg.Now())
+// loadSession returns the record of r's session, and its data when it holds a live login of this
+// issuer. The record is nil only when r has no session cookie.
+func (m *Middleware) loadSession(r *http.Request) (*record, *sessionData, bool) {
+	rec, ok := m.store.load(r, m.cfg.SessionName)
 	if !ok {
-		return nil, nil, false
+		return rec, nil, false
 	}
-	return s, d, true
+	d, ok := decodeSession(rec.value, m.cfg.Issuer, m.cfg.Now())
+	return rec, d, ok
 }
 
 // decodeSession decodes the data of a session and reports whether it holds a live login of issuer.
@@ -128,22 +118,22 @@ func decodeSession(raw, issuer string, now time.Time) (*sessionData, bool) {
 // startSession replaces the session of r by a fresh one holding d: a session identifier planted
 // before login is never promoted to an authenticated one (session fixation).
 func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, d *sessionData) error {
-	if old, err := m.cfg.Store.Get(r, m.cfg.SessionName); err == nil && old != nil && old.ID != "" {
+	if old, _ := m.store.load(r, m.cfg.SessionName); old != nil && old.session != nil && old.session.ID != "" {
 		// A server-side store: delete the old record too, not only the cookie.
 		m.endSession(w, r, old)
 	}
-	s := sessions.NewSession(m.cfg.Store, m.cfg.SessionName)
-	return m.saveSession(w, r, s, d)
+	return m.saveSession(w, r, &record{name: m.cfg.SessionName}, d)
 }
 
-func (m *Middleware) saveSession(w http.ResponseWriter, r *http.Request, s *sessions.Session, d *sessionData) error {
+// saveSession writes d as the value of rec.
+func (m *Middleware) saveSession(w http.ResponseWriter, r *http.Request, rec *record, d *sessionData) error {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	s.Values[sessionValueKey] = string(b)
-	s.Options = m.sessionOptions(max(1, int(time.Unix(d.Expiry, 0).Sub(m.cfg.Now())/time.Second)))
-	if err := m.cfg.Store.Save(r, w, s); err != nil {
+	rec.value = string(b)
+	opts := m.sessionOptions(max(1, int(time.Unix(d.Expiry, 0).Sub(m.cfg.Now())/time.Second)))
+	if _, err := m.store.save(w, r, rec, opts); err != nil {
 		hint := ""
 		if d.AccessToken != "" {
 			hint = " (tokens may not fit in a cookie store: use a server-side store or turn off SaveTokens)"
@@ -153,10 +143,9 @@ func (m *Middleware) saveSession(w http.ResponseWriter, r *http.Request, s *sess
 	return nil
 }
 
-// endSession deletes s: its cookie, and its record in a server-side store.
-func (m *Middleware) endSession(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
-	s.Options = m.sessionOptions(-1)
-	if err := m.cfg.Store.Save(r, w, s); err != nil {
+// endSession deletes rec: its cookie, and its record in a server-side store.
+func (m *Middleware) endSession(w http.ResponseWriter, r *http.Request, rec *record) {
+	if err := m.store.remove(w, r, rec, m.sessionOptions(-1)); err != nil {
 		m.cfg.Logger.Warn("parlogin: deleting a session failed", "error", err)
 	}
 }

@@ -1,6 +1,7 @@
 package parlogin
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -55,7 +56,9 @@ func (c *sessionCache) put(v string, d *sessionData) {
 			break
 		}
 	}
-	c.entries[v] = d
+	// A copy: v is a slice of the request's Cookie header, which the key would otherwise keep
+	// alive, other cookies included.
+	c.entries[strings.Clone(v)] = d
 }
 
 // forget drops the session of cookie value v, at logout.

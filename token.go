@@ -19,7 +19,7 @@ import (
 // and the session saved through w: call Token before writing the response. It returns
 // [ErrNoToken] when there is no usable token, and a [*ProviderError] when the refresh fails.
 func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Token, error) {
-	s, d, ok := m.loadSession(r)
+	rec, d, ok := m.loadSession(r)
 	if !ok || d.AccessToken == "" {
 		return nil, ErrNoToken
 	}
@@ -43,7 +43,7 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 	if err != nil {
 		return nil, err
 	}
-	if err := m.saveSession(w, r, s, fresh); err != nil {
+	if err := m.saveSession(w, r, rec, fresh); err != nil {
 		return nil, err
 	}
 	return fresh.token(), nil

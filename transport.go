@@ -1,6 +1,7 @@
 package parlogin
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -15,15 +16,12 @@ const maxResponseBody = 1 << 20
 var errBodyTooLarge = errors.New("parlogin: provider response body too large")
 
 // newHTTPClient returns the client used for every call to the provider: c.HTTPClient (or a client
-// with its own connection pool), bounded in time by timeout when it has no timeout of its own, and
-// with every response body bounded.
+// with its own connection pool), with every response body bounded, and every request bounded in
+// time by timeout when neither its context nor the client bounds it already.
 func newHTTPClient(c *http.Client, timeout time.Duration) *http.Client {
 	var client http.Client
 	if c != nil {
 		client = *c
-	}
-	if client.Timeout == 0 {
-		client.Timeout = timeout
 	}
 	base := client.Transport
 	if base == nil {
@@ -32,18 +30,34 @@ func newHTTPClient(c *http.Client, timeout time.Duration) *http.Client {
 		t.MaxIdleConnsPerHost = 32
 		base = t
 	}
-	client.Transport = limitedTransport{base}
+	if client.Timeout != 0 {
+		timeout = 0 // the client's own
+	}
+	client.Transport = limitedTransport{base: base, timeout: timeout}
 	return &client
 }
 
-type limitedTransport struct{ base http.RoundTripper }
+// limitedTransport bounds the size of response bodies and, with a timeout, the time of requests
+// that have no deadline. A deadline in the transport costs less than http.Client.Timeout, which
+// starts a goroutine for every request.
+type limitedTransport struct {
+	base    http.RoundTripper
+	timeout time.Duration
+}
 
 func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	cancel := context.CancelFunc(func() {})
+	if _, ok := req.Context().Deadline(); !ok && t.timeout > 0 {
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
+		req = req.WithContext(ctx)
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxResponseBody}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxResponseBody, cancel: cancel}
 	return resp, nil
 }
 
@@ -51,7 +65,8 @@ func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // JSON document is reported as too large rather than as malformed.
 type limitedBody struct {
 	io.ReadCloser
-	left int64
+	left   int64
+	cancel context.CancelFunc // ends the request's deadline
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -70,4 +85,10 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.left -= int64(n)
 	return n, err
+}
+
+func (b *limitedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

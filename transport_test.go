@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestResponseBodyBounded(t *testing.T) {
@@ -45,14 +46,40 @@ func TestResponseBodyBounded(t *testing.T) {
 	}
 }
 
+// Every request to the provider is bounded in time: by its context, by the client's own
+// timeout, or else by the configured timeout.
 func TestHTTPClientTimeout(t *testing.T) {
-	if c := newHTTPClient(nil, DefaultTimeout); c.Timeout != DefaultTimeout {
-		t.Errorf("default client timeout = %v", c.Timeout)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	tests := []struct {
+		name   string
+		client *http.Client
+	}{
+		{"default client", nil},
+		{"client without timeout", &http.Client{}},
+		{"client with its own timeout", &http.Client{Timeout: 50 * time.Millisecond}},
 	}
-	if c := newHTTPClient(&http.Client{}, 3); c.Timeout != 3 {
-		t.Errorf("client without timeout got %v, want the configured one", c.Timeout)
-	}
-	if c := newHTTPClient(&http.Client{Timeout: 5}, 3); c.Timeout != 5 {
-		t.Errorf("client timeout overridden: %v", c.Timeout)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client := newHTTPClient(tc.client, 50*time.Millisecond)
+			done := make(chan error, 1)
+			go func() {
+				resp, err := client.Get(hang.URL)
+				if err == nil {
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("a hanging request succeeded")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a hanging request was not bounded")
+			}
+		})
 	}
 }
