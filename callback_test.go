@@ -314,7 +314,7 @@ func TestTamperedCookies(t *testing.T) {
 			"truncated":   good.Value[:len(good.Value)/2],
 			"empty":       "",
 			"garbage":     "not-a-cookie",
-			"foreign key": foreignSession(t),
+			"foreign key": foreignSession(t, h.op.Issuer),
 		} {
 			h.setCookie("__Host-parlogin", value)
 			if resp := h.api("/api/me"); resp.StatusCode != http.StatusUnauthorized {
