@@ -10,4 +10,4 @@ require (
 	golang.org/x/oauth2 v0.38.0
 )
 
-require github.com/gorilla/securecookie v1.1.2 // indirect
+require github.com/gorilla/securecookie v1.1.2
