@@ -964,7 +964,10 @@ func TestManyLogins(t *testing.T) {
 			t.Errorf("%s fetched %d times, want once", path, got)
 		}
 	}
-	if dials, logins := app.dials.Load(), app.requests.count("/token"); dials > 2*workers {
+	// Reused connections: a number in proportion to the logins at a time, not to the logins. Under
+	// load, a request may dial while another's connection is about to come back to the pool, and
+	// the spare one is kept: a few more than the workers.
+	if dials, logins := app.dials.Load(), app.requests.count("/token"); dials > 4*workers {
 		t.Errorf("%d connections to the provider for %d logins: not reused", dials, logins)
 	}
 }

@@ -160,6 +160,10 @@ func (m *Middleware) exchange(ctx context.Context, op *provider, code, verifier 
 		oauth2.SetAuthURLParam("client_assertion", assertion),
 	)
 	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			// x/oauth2 reports a failed read of the answer as text: keep the deadline inspectable.
+			err = fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
 		return nil, tokenError(err)
 	}
 	return token, nil

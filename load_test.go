@@ -23,7 +23,10 @@ func TestConcurrentLogins(t *testing.T) {
 	// 500 logins at once queue for two cores, under the race detector, beside the other packages'
 	// tests: the provider's answers come late, and the default 10 s would fail logins that are
 	// merely slow. This test is about concurrency, not latency.
-	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Timeout = 5 * time.Minute }})
+	h := newHarness(t, harnessOptions{config: func(c *Config) {
+		c.Timeout = 5 * time.Minute
+		c.HTTPClient = &http.Client{Transport: c.HTTPClient.Transport} // without its own 10 s timeout
+	}})
 	h.login("/private") // discovery and JWKS in place, as in a running app
 
 	transport := h.app.Client().Transport.(*http.Transport).Clone()
