@@ -144,6 +144,7 @@ func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) 
 		}
 		return r.PostForm, nil
 	default:
+		w.Header().Set("Allow", "GET, POST")
 		return nil, ErrMethodNotAllowed
 	}
 }

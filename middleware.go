@@ -115,6 +115,7 @@ func (m *Middleware) User(r *http.Request) (*User, bool) {
 // do not need it.
 func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, HEAD, POST")
 		m.fail(w, r, ErrMethodNotAllowed)
 		return
 	}
