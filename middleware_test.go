@@ -228,6 +228,16 @@ func TestCookieAttributes(t *testing.T) {
 		t.Fatalf("%d flow cookies set, want 1", len(flow))
 	}
 	resp := h.callback(h.authorize(toProvider))
+	// Responses that set login cookies stay out of caches; the callback's URL, which carries the
+	// code, stays out of Referer headers.
+	for _, r := range []*http.Response{toProvider, resp} {
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", r.Request.URL.Path, got)
+		}
+	}
+	if got := resp.Header.Get("Referrer-Policy"); got != "no-referrer" {
+		t.Errorf("callback: Referrer-Policy %q, want no-referrer", got)
+	}
 	var session *http.Cookie
 	for _, c := range resp.Cookies() {
 		if c.Name == "__Host-parlogin" {
