@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/sessions"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -104,4 +105,9 @@ func TestRequestObject(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, claims[k], v)
 		}
 	}
+}
+
+// testStore returns a cookie store with testSecret's halves as its MAC and encryption keys.
+func testStore() *sessions.CookieStore {
+	return sessions.NewCookieStore([]byte(testSecret[:32]), []byte(testSecret[32:]))
 }

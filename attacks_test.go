@@ -82,10 +82,7 @@ func TestLoginFlood(t *testing.T) {
 	if pending > maxPendingLogins {
 		t.Fatalf("%d pending logins after %d starts, want at most %d", pending, starts, maxPendingLogins)
 	}
-	h.auth.flows.used.mu.Lock()
-	used := len(h.auth.flows.used.until)
-	h.auth.flows.used.mu.Unlock()
-	if used != 0 {
+	if used := h.auth.shared.(*memoryShared).len(); used != 0 {
 		t.Fatalf("%d states held in memory for logins that never came back", used)
 	}
 	var after runtime.MemStats

@@ -57,7 +57,7 @@ var typicalUser = oidctest.User{
 // benchStore is a cookie store configured as the README's quick start configures it: cookies
 // signed (HMAC-SHA256) and encrypted (AES-256).
 func benchStore() *sessions.CookieStore {
-	return sessions.NewCookieStore([]byte(testSecret[:32]), []byte(testSecret[32:]))
+	return testStore()
 }
 
 // benchHarness is the test harness with the typical user and the README's cookie store.
@@ -118,15 +118,20 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 	h := benchHarness(b)
 	req := authenticatedRequest(b, h, "/api/me")
 	session := req.Cookies()[0]
-	data, ok := h.auth.sessionOf(req)
-	if !ok {
-		b.Fatal("no session after login")
+	s, err := h.auth.sessions.load(req, false)
+	if err != nil || s == nil {
+		b.Fatal("no session after login", err)
 	}
+	data := s.data
 	uncached, err := New(context.Background(), h.cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	uncached.cache = nil // as with a server-side store: every request goes to the store
+	// As with a cache miss: every request decodes the cookie.
+	requireUncached := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		uncached.Require(okHandler).ServeHTTP(w, r)
+		uncached.sessions.cache.forget(session.Value)
+	})
 
 	gob := newGorillaSession(b, data, false)
 	gobIDToken := newGorillaSession(b, data, true)
@@ -138,7 +143,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 	}{
 		{"bare", okHandler, req, 0},
 		{"require", h.auth.Require(okHandler), req, cookieSize(session)},
-		{"require_uncached", uncached.Require(okHandler), req, cookieSize(session)},
+		{"require_uncached", requireUncached, req, cookieSize(session)},
 		{"gorilla_gob", gob.handler, gob.req, gob.cookie},
 		{"gorilla_gob_idtoken", gobIDToken.handler, gobIDToken.req, gobIDToken.cookie},
 	}
@@ -171,7 +176,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 	b.Run("store_load", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, ok := h.auth.store.load(req, h.auth.cfg.SessionName); !ok {
+			if _, ok, _ := h.auth.store.load(req, h.auth.cfg.SessionName, session.Value); !ok {
 				b.Fatal("the session cookie does not decode")
 			}
 		}
@@ -243,15 +248,16 @@ func newGorillaSession(b *testing.B, d *sessionData, idToken bool) gorillaSessio
 func BenchmarkCookies(b *testing.B) {
 	h := benchHarness(b)
 	req := authenticatedRequest(b, h, "/private")
-	d, ok := h.auth.sessionOf(req)
-	if !ok {
-		b.Fatal("no session after login")
+	s, err := h.auth.sessions.load(req, false)
+	if err != nil || s == nil {
+		b.Fatal("no session after login", err)
 	}
+	d := s.data
 	b.Run("session", func(b *testing.B) {
 		var set string
 		for b.Loop() {
 			rec := httptest.NewRecorder()
-			if err := h.auth.saveSession(rec, fresh(req), &record{name: h.auth.cfg.SessionName}, d); err != nil {
+			if err := h.auth.sessions.write(rec, fresh(req), &record{name: h.auth.cfg.SessionName}, d); err != nil {
 				b.Fatal(err)
 			}
 			set = rec.Header().Get("Set-Cookie")
@@ -943,7 +949,7 @@ func TestManyLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
-	cached, consumed := len(app.auth.cache.entries), len(app.auth.flows.used.until)
+	cached, consumed := app.auth.sessions.cache.len(), app.auth.shared.(*memoryShared).len()
 	goroutines, heap, cache, states := app.settle(goroutinesBefore)
 
 	t.Logf("%d logins in %v (%.0f/s, %d at a time); goroutines %d -> %d; heap %d KB -> %d KB, "+
@@ -1019,13 +1025,14 @@ func (a *benchApp) settle(want int) (goroutines int, heap, cache, states uint64)
 		time.Sleep(100 * time.Millisecond) // connections close asynchronously
 	}
 	full := heapAfterGC()
-	a.auth.cache.mu.Lock()
-	a.auth.cache.entries = make(map[string]*sessionData)
-	a.auth.cache.mu.Unlock()
+	a.auth.sessions.cache.mu.Lock()
+	clear(a.auth.sessions.cache.entries)
+	a.auth.sessions.cache.mu.Unlock()
 	withStates := heapAfterGC()
-	a.auth.flows.used.mu.Lock()
-	a.auth.flows.used.until = nil
-	a.auth.flows.used.mu.Unlock()
+	shared := a.auth.shared.(*memoryShared)
+	shared.mu.Lock()
+	clear(shared.values)
+	shared.mu.Unlock()
 	heap = heapAfterGC()
 	return runtime.NumGoroutine(), heap, full - min(full, withStates), withStates - min(withStates, heap)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -31,7 +32,7 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	d, returnTo, err := m.finishLogin(w, r)
 	if err == nil {
-		err = m.startSession(w, r, d)
+		err = m.sessions.start(w, r, d)
 	}
 	if err != nil {
 		if !m.recover(w, r, err, returnTo) {
@@ -223,6 +224,31 @@ func (c *idTokenClaims) identity() (json.RawMessage, error) {
 	return json.Marshal(c.all)
 }
 
+// mergeClaims merges layers of claims about a user (JSON objects, or nil) into one compact JSON
+// object, without the protocol claims: a later layer's claim replaces an earlier one's. It is the
+// one merge of login (ID token, then UserInfo) and refresh (the session's claims, then the new ID
+// token's).
+func mergeClaims(layers ...json.RawMessage) (json.RawMessage, error) {
+	merged := make(map[string]json.RawMessage)
+	for _, layer := range layers {
+		if len(layer) == 0 {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(layer, &m); err != nil {
+			return nil, fmt.Errorf("claims: %w", err)
+		}
+		maps.Copy(merged, m)
+	}
+	for _, name := range protocolClaims {
+		delete(merged, name)
+	}
+	if len(merged) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(merged)
+}
+
 // protocolClaims are ID token claims about the token rather than the user; they are not kept in
 // the session.
 var protocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "auth_time", "jti"}
@@ -317,24 +343,11 @@ func (m *Middleware) addUserInfo(ctx context.Context, op *provider, d *sessionDa
 	if info.Subject != d.Subject {
 		return &ProviderError{Endpoint: EndpointUserInfo, Description: "userinfo is about another subject than the id token"}
 	}
-	var claims map[string]json.RawMessage
+	var claims json.RawMessage
 	if err := info.Claims(&claims); err != nil {
 		return &ProviderError{Endpoint: EndpointUserInfo, Description: "malformed userinfo", Err: err}
 	}
-	if len(d.Claims) > 0 {
-		var fromIDToken map[string]json.RawMessage
-		if err := json.Unmarshal(d.Claims, &fromIDToken); err != nil {
-			return err
-		}
-		for name, value := range claims {
-			fromIDToken[name] = value
-		}
-		claims = fromIDToken
-	}
-	for _, name := range protocolClaims {
-		delete(claims, name)
-	}
-	b, err := json.Marshal(claims)
+	b, err := mergeClaims(d.Claims, claims)
 	if err != nil {
 		return err
 	}

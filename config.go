@@ -1,6 +1,9 @@
 package parlogin
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,19 +52,30 @@ type Config struct {
 
 	// ClientSecret is the client secret (required). It is used only as the HMAC key of the
 	// client_secret_jwt assertions (RFC 7523) and request objects; it is never sent, logged or put
-	// in an error. It must be at least 32 bytes long (RFC 7518 §3.2 for HS256); a secret shorter
-	// than SigningAlg's hash is logged as a warning.
+	// in an error. It must be at least as long as SigningAlg's hash (RFC 7518 §3.2): 32 bytes for
+	// HS256, 48 for HS384, 64 for HS512.
 	ClientSecret string
 
 	// RedirectURL is the absolute URL of the callback (required), registered at the provider.
 	// Route it to [Middleware.Callback]. An https URL makes every cookie Secure.
 	RedirectURL string
 
-	// Store keeps the sessions (required). Its keys must survive restarts. parlogin sets the cookie
-	// options itself on every save, whatever the store's defaults: HttpOnly, SameSite=Lax, Path=/,
-	// Secure when RedirectURL is https. A cookie store holds about 4 KB per cookie: enough for the
-	// identity, usually too little for tokens (see SaveTokens).
+	// Store keeps the sessions (required). Its keys must survive restarts, and replicas of an app
+	// share them. parlogin sets the cookie options itself on every save, whatever the store's
+	// defaults: HttpOnly, SameSite=Lax, Path=/, Secure when RedirectURL is https.
+	//
+	// A [sessions.CookieStore] must encrypt: create it with a hash key and a block key,
+	// sessions.NewCookieStore(hashKey, blockKey), each of 32 random bytes; its cookies hold the
+	// user's claims and a pending login's PKCE verifier and nonce. It holds about 4 KB per cookie:
+	// enough for the identity, usually too little for tokens (see SaveTokens). A server-side store
+	// (Redis: github.com/parlogin/parlogin/stores/parloginredis) keeps only an identifier in the
+	// cookie.
 	Store sessions.Store
+
+	// Shared is the state that replicas of the app share (see [Shared]): set it, to the same
+	// store on every replica, when the app runs as several processes. By default it is kept in
+	// this process's memory.
+	Shared Shared
 
 	// Scopes are requested in addition to "openid", which is always sent.
 	Scopes []string
@@ -180,8 +194,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ClientSecret == "" {
 		bad("ClientSecret is required")
-	} else if len(c.ClientSecret) < 32 {
-		bad("ClientSecret is shorter than 32 bytes, too weak for an HMAC key (RFC 7518 §3.2)")
+	} else if n := max(32, hmacHashSize[c.SigningAlg]); len(c.ClientSecret) < n {
+		bad("ClientSecret is shorter than %d bytes, too weak an HMAC key for %s (RFC 7518 §3.2)", n, c.SigningAlg)
 	}
 	var redirect *url.URL
 	if c.RedirectURL == "" {
@@ -193,9 +207,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Store == nil {
 		bad("Store is required")
+	} else if cs, ok := c.Store.(*sessions.CookieStore); ok && !encrypts(cs) {
+		bad("Store is a CookieStore without an encryption key, whose cookies would show the user's claims and the PKCE verifier: create it with sessions.NewCookieStore(hashKey, blockKey), with a blockKey of 32 random bytes")
 	}
 	switch c.ResponseMode {
-	case "", "query", "form_post":
+	case "", "query":
+	case "form_post":
+		if redirect != nil && redirect.Scheme == "http" && !isLoopback(redirect.Hostname()) {
+			bad("ResponseMode form_post needs an https RedirectURL: the provider's POST to the callback is cross-site, and browsers send the pending login's cookie with it only when it is SameSite=None and Secure, which they accept over https (and http://localhost) only")
+		}
 	default:
 		bad("ResponseMode %q is not query or form_post", c.ResponseMode)
 	}
@@ -249,16 +269,40 @@ func (c Config) withDefaults() (Config, error) {
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
-	if n := hmacHashSize[c.SigningAlg]; len(c.ClientSecret) < n {
-		c.Logger.Warn("parlogin: ClientSecret is shorter than the hash of SigningAlg",
-			"alg", c.SigningAlg, "want_bytes", n)
-	}
 	for _, raw := range []string{c.Issuer, c.RedirectURL} {
 		if u, _ := url.Parse(raw); u.Scheme == "http" && !isLoopback(u.Hostname()) {
 			c.Logger.Warn("parlogin: plain http to a non-loopback host: codes, tokens and cookies travel in clear", "url", raw)
 		}
 	}
 	return c, nil
+}
+
+// encrypts reports whether the codecs of cs encrypt: the value of an encoded probe must not show.
+func encrypts(cs *sessions.CookieStore) bool {
+	if len(cs.Codecs) == 0 {
+		return false
+	}
+	probe := rand.Text()
+	for _, codec := range cs.Codecs {
+		encoded, err := codec.Encode("parlogin-probe", probe)
+		if err != nil {
+			return false
+		}
+		// securecookie's format: base64("timestamp|base64(value)|mac").
+		b, err := base64.URLEncoding.DecodeString(encoded)
+		if err != nil {
+			return false
+		}
+		parts := bytes.SplitN(b, []byte("|"), 3)
+		if len(parts) != 3 {
+			return false
+		}
+		value, err := base64.URLEncoding.DecodeString(string(parts[1]))
+		if err != nil || bytes.Contains(value, []byte(probe)) {
+			return false
+		}
+	}
+	return true
 }
 
 func isLoopback(host string) bool {

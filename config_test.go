@@ -16,7 +16,7 @@ func validConfig() Config {
 		ClientID:     "client-1",
 		ClientSecret: testSecret,
 		RedirectURL:  "https://app.example/auth/callback",
-		Store:        sessions.NewCookieStore([]byte(testSecret)),
+		Store:        testStore(),
 	}
 }
 
@@ -33,6 +33,18 @@ func TestConfigValidation(t *testing.T) {
 		{"no client id", func(c *Config) { c.ClientID = "" }, "ClientID is required"},
 		{"no secret", func(c *Config) { c.ClientSecret = "" }, "ClientSecret is required"},
 		{"short secret", func(c *Config) { c.ClientSecret = "too-short" }, "shorter than 32 bytes"},
+		{"secret shorter than HS384's hash", func(c *Config) { c.SigningAlg = "HS384"; c.ClientSecret = testSecret[:47] }, "shorter than 48 bytes"},
+		{"secret shorter than HS512's hash", func(c *Config) { c.SigningAlg = "HS512"; c.ClientSecret = testSecret[:63] }, "shorter than 64 bytes"},
+		{"secret as long as HS512's hash", func(c *Config) { c.SigningAlg = "HS512"; c.ClientSecret = testSecret[:64] }, ""},
+		{"cookie store without encryption", func(c *Config) { c.Store = sessions.NewCookieStore([]byte(testSecret)) }, "CookieStore without an encryption key"},
+		{"form_post over http to a remote host", func(c *Config) {
+			c.RedirectURL = "http://app.example/cb"
+			c.ResponseMode = "form_post"
+		}, "form_post needs an https RedirectURL"},
+		{"form_post over http on loopback", func(c *Config) {
+			c.RedirectURL = "http://localhost:8080/cb"
+			c.ResponseMode = "form_post"
+		}, ""},
 		{"no redirect", func(c *Config) { c.RedirectURL = "" }, "RedirectURL is required"},
 		{"relative redirect", func(c *Config) { c.RedirectURL = "/auth/callback" }, "RedirectURL must be an absolute"},
 		{"ftp redirect", func(c *Config) { c.RedirectURL = "ftp://app.example/cb" }, "RedirectURL must be an absolute"},
@@ -94,7 +106,6 @@ func TestConfigWarnings(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{"secret shorter than HS512 hash", func(c *Config) { c.SigningAlg = "HS512"; c.ClientSecret = testSecret[:40] }, "shorter than the hash"},
 		{"plain http to remote host", func(c *Config) { c.Issuer = "http://op.example" }, "plain http"},
 	}
 	for _, tc := range tests {

@@ -40,8 +40,9 @@ var (
 	// ErrMethodNotAllowed means an endpoint was called with a method it does not serve.
 	ErrMethodNotAllowed = errors.New("parlogin: method not allowed")
 
-	// ErrSessionStore means the session store could not save a session; with a cookie store this
-	// usually means the session is too large for a cookie (see [Config.SaveTokens]).
+	// ErrSessionStore means the session store or [Config.Shared] failed: it could not be reached
+	// (503), or, with a cookie store, a session too large for a cookie could not be saved (500;
+	// see [Config.SaveTokens]).
 	ErrSessionStore = errors.New("parlogin: session store failed")
 
 	// ErrNoToken means [Middleware.Token] found no OAuth 2.0 token to return: the user is not
@@ -52,6 +53,9 @@ var (
 	// cannot honour (a response_mode other than query or form_post, a malformed max_age).
 	ErrAuthParam = errors.New("parlogin: invalid authorization parameter")
 )
+
+// errCookieTooLarge means a cookie store could not encode a session: too large for a cookie.
+var errCookieTooLarge = errors.New("parlogin: session too large for a cookie")
 
 // Names of the provider endpoints in [ProviderError.Endpoint].
 const (
@@ -121,6 +125,10 @@ func ErrorStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrInvalidIDToken):
 		return http.StatusBadGateway
+	case errors.Is(err, errCookieTooLarge):
+		return http.StatusInternalServerError
+	case errors.Is(err, ErrSessionStore):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &pe):
 		return providerStatus(pe)
 	default:

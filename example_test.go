@@ -16,9 +16,12 @@ import (
 	"github.com/parlogin/parlogin/oidctest"
 )
 
-// sessionKey signs the session cookies; a real app loads its keys from configuration, so that
-// sessions survive restarts.
-var sessionKey = []byte("example session key, 32 bytes or more")
+// hashKey signs and blockKey encrypts the session cookies; a real app loads its keys from
+// configuration, so that sessions survive restarts and replicas share them.
+var (
+	hashKey  = []byte("example session MAC key 32 bytes")
+	blockKey = []byte("example encryption key, 32 bytes")
+)
 
 // browse requests target as a browser navigation would, following redirects with a cookie jar,
 // and returns the final page.
@@ -54,7 +57,7 @@ func Example() {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  app.URL + "/auth/callback",
-		Store:        sessions.NewCookieStore(sessionKey),
+		Store:        sessions.NewCookieStore(hashKey, blockKey),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -86,7 +89,7 @@ func ExampleConfig_authParams() {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  app.URL + "/auth/callback",
-		Store:        sessions.NewCookieStore(sessionKey),
+		Store:        sessions.NewCookieStore(hashKey, blockKey),
 		AuthParams: func(r *http.Request) url.Values {
 			return url.Values{
 				"acr_values":    {"Multi_Factor"},
@@ -131,7 +134,7 @@ func ExampleConfig_errorHandler() {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  app.URL + "/auth/callback",
-		Store:        sessions.NewCookieStore(sessionKey),
+		Store:        sessions.NewCookieStore(hashKey, blockKey),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			status := parlogin.ErrorStatus(err)
 			var pe *parlogin.ProviderError
@@ -168,7 +171,7 @@ func ExampleMiddleware_User() {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  app.URL + "/auth/callback",
-		Store:        sessions.NewCookieStore(sessionKey),
+		Store:        sessions.NewCookieStore(hashKey, blockKey),
 	})
 	if err != nil {
 		log.Fatal(err)

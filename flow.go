@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -60,7 +59,7 @@ type flows struct {
 	prefix string
 	secure bool
 	now    func() time.Time
-	used   usedStates
+	shared Shared // remembers the states consumed, on every replica
 }
 
 // save stores a as a pending login, then evicts the oldest ones beyond the bounds.
@@ -108,7 +107,7 @@ func (f *flows) evict(w http.ResponseWriter, r *http.Request, budget int) {
 		seen[c.Name] = true
 		p := pending{created: -1, order: len(all), size: len(c.Name) + len(c.Value)}
 		var ok bool
-		if p.rec, ok = f.store.load(r, c.Name); ok {
+		if p.rec, ok, _ = f.store.load(r, c.Name, c.Value); ok {
 			if a, err := f.decode(p.rec); err == nil && !f.expired(a) {
 				p.created = a.Created
 			}
@@ -129,11 +128,16 @@ func (f *flows) evict(w http.ResponseWriter, r *http.Request, budget int) {
 	}
 }
 
-// consume returns the pending login for state and deletes it: a state is good for one callback.
+// consume returns the pending login for state and deletes it: a state is good for one callback,
+// on any replica.
 func (f *flows) consume(w http.ResponseWriter, r *http.Request, state string) (*attempt, error) {
-	rec, ok := f.store.load(r, f.prefix+state)
-	if rec == nil {
+	cookie, err := r.Cookie(f.prefix + state)
+	if err != nil {
 		return nil, fmt.Errorf("%w: no pending login for this state in this browser", ErrInvalidState)
+	}
+	rec, ok, err := f.store.load(r, cookie.Name, cookie.Value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the pending login: %w", ErrSessionStore, err)
 	}
 	f.delete(w, r, rec)
 	if !ok {
@@ -145,7 +149,14 @@ func (f *flows) consume(w http.ResponseWriter, r *http.Request, state string) (*
 		return nil, fmt.Errorf("%w: unreadable pending login: %w", ErrInvalidState, err)
 	case f.expired(a):
 		return nil, fmt.Errorf("%w: login took longer than %v", ErrInvalidState, flowLifetime)
-	case !f.used.claim(state, time.UnixMilli(a.Created).Add(flowLifetime), f.now()):
+	}
+	// Remembered until the pending login would have expired: a captured cookie replayed with its
+	// authorization response is refused as long as it could be accepted.
+	fresh, err := f.shared.Claim(r.Context(), "state/"+state, time.UnixMilli(a.Created).Add(flowLifetime))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: recording the state as used: %w", ErrSessionStore, err)
+	case !fresh:
 		return nil, fmt.Errorf("%w: state already used", ErrInvalidState)
 	}
 	return a, nil
@@ -177,49 +188,6 @@ func (f *flows) expired(a *attempt) bool {
 
 func (f *flows) delete(w http.ResponseWriter, r *http.Request, rec *record) {
 	_ = f.store.remove(w, r, rec, f.options(false, -1)) // a leftover is harmless: it expires and is evicted
-}
-
-// maxUsedStates bounds the memory of usedStates. Only states of genuine pending logins (decoded
-// from the store) are recorded, each for at most flowLifetime.
-const maxUsedStates = 1 << 18
-
-// usedStates remembers the states consumed by this process until their login would have expired,
-// so that a state is single-use even with a cookie store, where a captured cookie could otherwise
-// be replayed along with its authorization response.
-type usedStates struct {
-	mu      sync.Mutex
-	until   map[string]time.Time
-	sweepAt int // the size at which expired states are dropped next
-}
-
-// claim records state as used until the given time, and reports whether it was unused.
-func (u *usedStates) claim(state string, until, now time.Time) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if _, ok := u.until[state]; ok {
-		return false
-	}
-	if u.until == nil {
-		u.until = make(map[string]time.Time)
-	}
-	if len(u.until) >= u.sweepAt {
-		// Sweeping when the map has doubled since the last sweep keeps it near the logins of the
-		// last flowLifetime, at a cost that amortizes to a constant per login.
-		for s, t := range u.until {
-			if now.After(t) {
-				delete(u.until, s)
-			}
-		}
-		if len(u.until) >= maxUsedStates {
-			// Still full of live logins: forget the record rather than refuse logins; the
-			// provider's single-use code and the PKCE binding still stop a replay.
-			clear(u.until)
-		}
-		u.sweepAt = max(64, 2*len(u.until))
-	}
-	// A copy: state is a slice of the callback's URL, which the key would otherwise keep alive.
-	u.until[strings.Clone(state)] = until
-	return true
 }
 
 // restartWindow is how long after an automatic restart of a login another one is refused.

@@ -102,26 +102,30 @@ func FuzzDecodeAttempt(f *testing.F) {
 	})
 }
 
-// FuzzDecodeSession decodes arbitrary session data: no panic, and a session is live only with a
-// subject, the right issuer and an expiry in the future.
+// FuzzDecodeSession decodes arbitrary session data: no panic, and a session is live only with an
+// ID, a subject, the app's issuer and client, and an expiry in the future.
 func FuzzDecodeSession(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
+	sm := &sessionManager{issuer: "https://op.example", clientID: "app"}
 	for _, seed := range []string{
-		`{"sub":"alice","iss":"https://op.example","exp":1800003600,"c":{"name":"Alice"}}`,
-		`{"sub":"","iss":"https://op.example","exp":1800003600}`,
-		`{"sub":"alice","iss":"https://evil.example","exp":1800003600}`,
-		`{"sub":"alice","iss":"https://op.example","exp":1}`, `{"c":[1,2]}`, `null`, "",
+		`{"id":"S","sub":"alice","iss":"https://op.example","aud":"app","exp":1800003600,"c":{"name":"Alice"}}`,
+		`{"id":"S","sub":"","iss":"https://op.example","aud":"app","exp":1800003600}`,
+		`{"id":"","sub":"alice","iss":"https://op.example","aud":"app","exp":1800003600}`,
+		`{"id":"S","sub":"alice","iss":"https://evil.example","aud":"app","exp":1800003600}`,
+		`{"id":"S","sub":"alice","iss":"https://op.example","aud":"other","exp":1800003600}`,
+		`{"id":"S","sub":"alice","iss":"https://op.example","aud":"app","exp":1}`, `{"c":[1,2]}`, `null`, "",
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		d, ok := decodeSession(raw, "https://op.example", now)
+		d, expires, ok := sm.decode(&record{value: raw}, now)
 		if !ok {
 			return
 		}
-		if d.Subject == "" || d.Issuer != "https://op.example" || !now.Before(time.Unix(d.Expiry, 0)) {
+		if d.ID == "" || d.Subject == "" || d.Issuer != "https://op.example" || d.Client != "app" ||
+			!now.Before(time.Unix(d.Expiry, 0)) || !expires.Equal(time.Unix(d.Expiry, 0)) {
 			t.Fatalf("live session %+v from %q", d, raw)
 		}
-		_ = d.user() // builds without panicking
+		_ = d.user(expires) // builds without panicking
 	})
 }

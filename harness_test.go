@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -114,7 +113,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		ClientID:              h.client.ID,
 		ClientSecret:          h.client.Secret,
 		RedirectURL:           h.app.URL + "/auth/callback",
-		Store:                 sessions.NewCookieStore([]byte(testSecret)),
+		Store:                 testStore(),
 		Scopes:                []string{"profile", "email"},
 		PostLogoutRedirectURL: h.app.URL + "/bye",
 		HTTPClient:            h.op.Client(),

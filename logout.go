@@ -25,15 +25,20 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var idToken string
-	if c, err := r.Cookie(m.cfg.SessionName); err == nil {
-		m.cache.forget(c.Value)
+	rec, d, err := m.sessions.loadRecord(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
 	}
-	rec, d, ok := m.loadSession(r)
-	if ok {
+	if d != nil {
 		idToken = d.IDToken
 	}
 	if rec != nil { // expired or unreadable sessions are deleted all the same
-		m.endSession(w, r, rec)
+		cookie, _ := r.Cookie(m.cfg.SessionName)
+		if err := m.sessions.end(r.Context(), w, r, cookie.Value, rec, d); err != nil {
+			m.fail(w, r, err)
+			return
+		}
 	}
 	noStore(w)
 	http.Redirect(w, r, m.logoutURL(r.Context(), idToken), http.StatusSeeOther)

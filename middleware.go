@@ -21,13 +21,14 @@ type Middleware struct {
 	op     lazyProvider
 	store  store
 
-	scope    string
-	secure   bool
-	cache    *sessionCache
-	flows    *flows
-	restarts restarts
-	refresh  refreshGroup
-	origins  *http.CrossOriginProtection
+	scope     string
+	secure    bool
+	shared    Shared
+	sessions  *sessionManager
+	flows     *flows
+	restarts  restarts
+	refreshes refreshGroup
+	origins   *http.CrossOriginProtection
 }
 
 // New validates c, reads the provider's discovery document and returns a ready Middleware. ctx
@@ -55,8 +56,12 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	redirect, _ := url.Parse(c.RedirectURL) // checked by withDefaults
 	m.secure = redirect.Scheme == "https"
 	m.store = newStore(c.Store)
-	m.cache = newSessionCache(c.Store)
-	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now}
+	m.shared = c.Shared
+	if m.shared == nil {
+		m.shared = newMemoryShared(c.Now)
+	}
+	m.sessions = newSessionManager(c, m.secure, newRevocations(m.shared, c.Shared == nil, c.Now))
+	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now, shared: m.shared}
 	m.restarts = restarts{name: c.SessionName + "-restart", secure: m.secure}
 	m.origins = http.NewCrossOriginProtection()
 	return m, nil
@@ -86,8 +91,17 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 // Otherwise it has answered w (a login redirect or an error) and returns r and false; the caller
 // must then write nothing more.
 func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if u, ok := m.User(r); ok {
-		return r.WithContext(NewContext(r.Context(), u)), true
+	if _, ok := m.ownUser(r); ok {
+		return r, true
+	}
+	s, err := m.sessions.load(r, false)
+	switch {
+	case err != nil:
+		// Whether r has a session is unknown: neither a login, which could loop, nor a 401.
+		m.fail(w, r, err)
+		return r, false
+	case s != nil:
+		return r.WithContext(NewContext(r.Context(), s.user())), true
 	}
 	if isNavigation(r) {
 		m.startLogin(w, r, returnTarget(r.URL))
@@ -100,14 +114,28 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 // User returns the signed-in user of r, without starting a login: for pages that show more to
 // signed-in users but are open to all.
 func (m *Middleware) User(r *http.Request) (*User, bool) {
-	if u, ok := FromContext(r.Context()); ok {
+	if u, ok := m.ownUser(r); ok {
 		return u, true
 	}
-	d, ok := m.sessionOf(r)
-	if !ok {
+	s, err := m.sessions.load(r, false)
+	if err != nil {
+		m.cfg.Logger.WarnContext(r.Context(), "parlogin: reading the session failed; serving the request as anonymous", "error", err)
 		return nil, false
 	}
-	return d.user(), true
+	if s == nil {
+		return nil, false
+	}
+	return s.user(), true
+}
+
+// ownUser returns the user in r's context when this Middleware put it there (or one configured
+// for the same issuer and client): a User from another Middleware proves nothing here.
+func (m *Middleware) ownUser(r *http.Request) (*User, bool) {
+	u, ok := FromContext(r.Context())
+	if !ok || u.Issuer != m.cfg.Issuer || u.client != m.cfg.ClientID {
+		return nil, false
+	}
+	return u, true
 }
 
 // Login starts a login and, once signed in, sends the user to the return_to query parameter when

@@ -152,7 +152,7 @@ func TestSigningAlgorithmsAndAudiences(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{
-				client: func(c *oidctest.Client) { c.AuthAlg = tc.alg },
+				client: func(c *oidctest.Client) { c.AuthAlg = tc.alg; c.Secret = testSecret },
 				config: func(c *Config) { c.SigningAlg = tc.alg; c.AssertionAudience = tc.audience },
 			})
 			if page := jsonBody(t, h.login("/private")); page["sub"] != "alice" {
@@ -449,7 +449,7 @@ func cookiejarNew() (http.CookieJar, error) { return cookiejar.New(nil) }
 // a key the app does not have.
 func foreignSession(t *testing.T, issuer string) string {
 	t.Helper()
-	foreign := newStore(sessions.NewCookieStore([]byte("another key, another app, 32+ bytes long")))
+	foreign := newStore(sessions.NewCookieStore([]byte("another key, another app, 32+ bytes long"), []byte("another encryption key, 32 bytes")))
 	rec := &record{name: "__Host-parlogin", value: `{"sub":"alice","iss":"` + issuer + `","exp":4102444800}`}
 	w := httptest.NewRecorder()
 	if _, err := foreign.save(w, httptest.NewRequest(http.MethodGet, "/", nil), rec, &sessions.Options{Path: "/"}); err != nil {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -39,7 +38,7 @@ func TestNewDiscovery(t *testing.T) {
 			defer op.Close()
 			client := op.AddClient(oidctest.Client{RedirectURIs: []string{"https://app.example/cb"}})
 			c := Config{Issuer: op.Issuer, ClientID: client.ID, ClientSecret: client.Secret,
-				RedirectURL: "https://app.example/cb", Store: sessions.NewCookieStore([]byte(testSecret)), HTTPClient: op.Client()}
+				RedirectURL: "https://app.example/cb", Store: testStore(), HTTPClient: op.Client()}
 			if tc.parEndpoint {
 				c.PAREndpoint = op.Issuer + "/par"
 			}
@@ -68,7 +67,7 @@ func TestNewProviderDown(t *testing.T) {
 	issuer := srv.URL
 	srv.Close() // nothing listens there any more
 	_, err := New(context.Background(), Config{Issuer: issuer, ClientID: "c", ClientSecret: testSecret,
-		RedirectURL: "http://127.0.0.1/cb", Store: sessions.NewCookieStore([]byte(testSecret))})
+		RedirectURL: "http://127.0.0.1/cb", Store: testStore()})
 	var pe *ProviderError
 	if !errors.As(err, &pe) || pe.Endpoint != EndpointDiscovery {
 		t.Fatalf("New with the provider down = %v, want a discovery ProviderError", err)
@@ -80,7 +79,7 @@ func TestNewProviderSlow(t *testing.T) {
 	defer op.Close()
 	op.Inject(oidctest.Discovery, oidctest.Fault{Delay: DefaultTimeout})
 	_, err := New(context.Background(), Config{Issuer: op.Issuer, ClientID: "c", ClientSecret: testSecret,
-		RedirectURL: "http://127.0.0.1/cb", Store: sessions.NewCookieStore([]byte(testSecret)), Timeout: 50e6})
+		RedirectURL: "http://127.0.0.1/cb", Store: testStore(), Timeout: 50e6})
 	if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "Timeout") {
 		t.Fatalf("New with a slow provider = %v, want a timeout", err)
 	}

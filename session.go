@@ -1,10 +1,12 @@
 package parlogin
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -15,20 +17,25 @@ import (
 // Config.SaveTokens, the tokens. It is stored as one compact JSON string, so that any
 // gorilla/sessions store and codec can hold it without type registration.
 type sessionData struct {
-	Subject      string          `json:"sub"`
-	Issuer       string          `json:"iss"`
-	AuthTime     int64           `json:"at,omitempty"`
-	Expiry       int64           `json:"exp"`
-	Claims       json.RawMessage `json:"c,omitempty"`
-	IDToken      string          `json:"idt,omitempty"`
-	AccessToken  string          `json:"act,omitempty"`
-	TokenType    string          `json:"tt,omitempty"`
-	RefreshToken string          `json:"rt,omitempty"`
-	TokenExpiry  int64           `json:"te,omitempty"`
+	ID       string          `json:"id"`  // random: names the session in revocations
+	Issuer   string          `json:"iss"` // the provider, and
+	Client   string          `json:"aud"` // the client it was made for: a session is good for one app only
+	Subject  string          `json:"sub"`
+	SID      string          `json:"sid,omitempty"` // the provider's session ("sid"), for back-channel logout
+	Created  int64           `json:"ct"`            // Unix milliseconds
+	AuthTime int64           `json:"at,omitempty"`
+	Expiry   int64           `json:"exp"`
+	Claims   json.RawMessage `json:"c,omitempty"`
+
+	IDToken      string `json:"idt,omitempty"`
+	AccessToken  string `json:"act,omitempty"`
+	TokenType    string `json:"tt,omitempty"`
+	RefreshToken string `json:"rt,omitempty"`
+	TokenExpiry  int64  `json:"te,omitempty"`
 }
 
-func (d *sessionData) user() *User {
-	u := &User{Subject: d.Subject, Issuer: d.Issuer, Expiry: time.Unix(d.Expiry, 0), claims: d.Claims}
+func (d *sessionData) user(expires time.Time) *User {
+	u := &User{Subject: d.Subject, Issuer: d.Issuer, Expiry: expires, claims: d.Claims, client: d.Client}
 	if d.AuthTime != 0 {
 		u.AuthTime = time.Unix(d.AuthTime, 0)
 	}
@@ -60,80 +67,197 @@ func (d *sessionData) setToken(t *oauth2.Token) {
 	}
 }
 
-// sessionOf returns the data of r's session when it holds a live login of this issuer. It is the
-// authenticated path of every protected request: with a cookie store, a cookie seen before is
-// served from the session cache.
-func (m *Middleware) sessionOf(r *http.Request) (*sessionData, bool) {
-	value, ok := cookieValue(r, m.cfg.SessionName)
-	if !ok {
-		return nil, false // no cookie, no session: spare the store a lookup
+// revocationKeys are the keys under which a revocation of d is recorded (see revocation.key).
+func (d *sessionData) revocationKeys() []string {
+	keys := []string{revokeSession + "\x00" + d.ID, revokeSubject + "\x00" + d.Issuer + "\x00" + d.Subject}
+	if d.SID != "" {
+		keys = append(keys, revokeSID+"\x00"+d.Issuer+"\x00"+d.SID)
 	}
-	if d, ok := m.cache.get(value, m.cfg.Now()); ok {
-		return d, true
-	}
-	_, d, ok := m.loadSession(r)
-	if ok {
-		m.cache.put(value, d)
-	}
-	return d, ok
+	return keys
 }
 
-// cookieValue returns the raw value of the first cookie called name in r's Cookie headers. Unlike
-// r.Cookie it neither validates nor allocates: the value only serves as a key of the session cache,
-// which holds values the store decoded before; anything else goes to the store, which checks it.
-func cookieValue(r *http.Request, name string) (string, bool) {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == name {
-				return v, true
+// session is a signed-in user's session, as read from a request.
+type session struct {
+	data    *sessionData
+	expires time.Time // the earlier of the session's expiry and the store's
+	key     string    // the cookie value it was read from: its key in the cache
+	rec     *record   // its record in the store; nil when served from the cache
+}
+
+func (s *session) user() *User { return s.data.user(s.expires) }
+
+// serverSideCacheTTL is how long a session read from a server-side store is served from memory
+// without reading the store again: the bound on how long a record deleted there by something
+// other than parlogin goes on being honoured. parlogin's own logouts reach every replica through
+// the revocations, which are current within revocationsStale.
+const serverSideCacheTTL = time.Second
+
+// errSessionEnded means that a session ended while a request was using it, such as a logout
+// during a refresh: it must not be saved again.
+var errSessionEnded = errors.New("the session has ended")
+
+// sessionManager owns the sessions of signed-in users: it alone reads their cookie, once per
+// request, and from that one value serves the session from its cache or decodes it from the store,
+// checks its expiry (its own, and a cookie store's), its issuer and client, and whether it was
+// ended early on any replica; and it writes sessions back, starts and ends them.
+type sessionManager struct {
+	name     string
+	store    store
+	cache    *sessionCache
+	revoked  *revocations
+	issuer   string
+	clientID string
+	secure   bool
+	now      func() time.Time
+	// cookieMaxAge is a CookieStore's own limit on the age of its cookies (its MaxAge), which its
+	// codecs enforce when decoding; zero for no limit, or a server-side store.
+	cookieMaxAge time.Duration
+	serverSide   bool
+}
+
+func newSessionManager(c Config, secure bool, revoked *revocations) *sessionManager {
+	s := &sessionManager{
+		name:     c.SessionName,
+		store:    newStore(c.Store),
+		cache:    newSessionCache(),
+		revoked:  revoked,
+		issuer:   c.Issuer,
+		clientID: c.ClientID,
+		secure:   secure,
+		now:      c.Now,
+	}
+	if cs, ok := c.Store.(*sessions.CookieStore); ok {
+		if cs.Options != nil && cs.Options.MaxAge > 0 {
+			s.cookieMaxAge = time.Duration(cs.Options.MaxAge) * time.Second
+		}
+	} else {
+		s.serverSide = true
+	}
+	return s
+}
+
+// load returns the session of r, or nil when r has none that is live. An error means the store or
+// the shared state failed: whether r has a session is unknown. With fresh, the store is read even
+// when the session is cached, for its latest tokens.
+func (s *sessionManager) load(r *http.Request, fresh bool) (*session, error) {
+	cookie, err := r.Cookie(s.name)
+	if err != nil {
+		return nil, nil // no cookie, no session: spare the store a lookup
+	}
+	value := cookie.Value // the one value that both the cache and the store see
+	if err := s.revoked.current(r.Context()); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !fresh {
+		if e, ok := s.cache.get(value, now); ok {
+			if s.revoked.ends(e.data) {
+				return nil, nil
 			}
+			return &session{data: e.data, expires: e.expires, key: value}, nil
 		}
 	}
-	return "", false
-}
-
-// loadSession returns the record of r's session, and its data when it holds a live login of this
-// issuer. The record is nil only when r has no session cookie.
-func (m *Middleware) loadSession(r *http.Request) (*record, *sessionData, bool) {
-	rec, ok := m.store.load(r, m.cfg.SessionName)
-	if !ok {
-		return rec, nil, false
+	rec, ok, err := s.store.load(r, s.name, value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the session: %w", ErrSessionStore, err)
 	}
-	d, ok := decodeSession(rec.value, m.cfg.Issuer, m.cfg.Now())
-	return rec, d, ok
+	if !ok {
+		return nil, nil
+	}
+	d, expires, ok := s.decode(rec, now)
+	if !ok || s.revoked.ends(d) {
+		return nil, nil
+	}
+	cacheUntil := expires
+	if s.serverSide {
+		cacheUntil = minTime(expires, now.Add(serverSideCacheTTL))
+	}
+	s.cache.put(value, d, expires, cacheUntil)
+	return &session{data: d, expires: expires, key: value, rec: rec}, nil
 }
 
-// decodeSession decodes the data of a session and reports whether it holds a live login of issuer.
-func decodeSession(raw, issuer string, now time.Time) (*sessionData, bool) {
+// loadRecord returns the record of r's session cookie whatever it holds, for a logout: nil when r
+// has no such cookie.
+func (s *sessionManager) loadRecord(r *http.Request) (*record, *sessionData, error) {
+	cookie, err := r.Cookie(s.name)
+	if err != nil {
+		return nil, nil, nil
+	}
+	rec, ok, err := s.store.load(r, s.name, cookie.Value)
+	if err != nil || !ok {
+		return rec, nil, err
+	}
+	d, _, ok := s.decode(rec, s.now())
+	if !ok {
+		return rec, nil, nil
+	}
+	return rec, d, nil
+}
+
+// decode decodes the session data of rec and reports whether it is a live session of this app,
+// and until when.
+func (s *sessionManager) decode(rec *record, now time.Time) (*sessionData, time.Time, bool) {
+	d, ok := decodeSession(rec.value, s.issuer, s.clientID)
+	if !ok {
+		return nil, time.Time{}, false
+	}
+	expires := time.Unix(d.Expiry, 0)
+	if s.cookieMaxAge > 0 {
+		// The codecs checked the cookie's age against the real time; parlogin's clock decides the
+		// rest of the session's life, and so also this.
+		expires = minTime(expires, rec.issued.Add(s.cookieMaxAge))
+	}
+	return d, expires, now.Before(expires)
+}
+
+// decodeSession decodes the data of a session and reports whether it is a session of this app:
+// made for the issuer and the client.
+func decodeSession(raw, issuer, clientID string) (*sessionData, bool) {
 	var d sessionData
 	if err := json.Unmarshal([]byte(raw), &d); err != nil ||
-		d.Subject == "" || d.Issuer != issuer || !now.Before(time.Unix(d.Expiry, 0)) {
+		d.ID == "" || d.Subject == "" || d.Issuer != issuer || d.Client != clientID {
 		return nil, false
 	}
 	return &d, true
 }
 
-// startSession replaces the session of r by a fresh one holding d: a session identifier planted
-// before login is never promoted to an authenticated one (session fixation).
-func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, d *sessionData) error {
-	if old, _ := m.store.load(r, m.cfg.SessionName); old != nil && old.session != nil && old.session.ID != "" {
-		// A server-side store: delete the old record too, not only the cookie.
-		m.endSession(w, r, old)
+// start replaces the session of r by a fresh one holding d: a session identifier planted before
+// login is never promoted to an authenticated one (session fixation).
+func (s *sessionManager) start(w http.ResponseWriter, r *http.Request, d *sessionData) error {
+	if cookie, err := r.Cookie(s.name); err == nil {
+		s.cache.forget(cookie.Value)
+		if old, _, _ := s.store.load(r, s.name, cookie.Value); old != nil && old.session != nil && old.session.ID != "" {
+			// A server-side store: delete the old record too, not only the cookie.
+			_ = s.store.remove(w, r, old, s.options(-1))
+		}
 	}
-	return m.saveSession(w, r, &record{name: m.cfg.SessionName}, d)
+	d.ID = rand.Text()
+	d.Client = s.clientID
+	d.Created = s.now().UnixMilli()
+	return s.write(w, r, &record{name: s.name}, d)
 }
 
-// saveSession writes d as the value of rec.
-func (m *Middleware) saveSession(w http.ResponseWriter, r *http.Request, rec *record, d *sessionData) error {
+// save writes d, an update of the session sess, unless the session ended meanwhile on any
+// replica: a refresh finishing after a logout must not sign the user in again.
+func (s *sessionManager) save(ctx context.Context, w http.ResponseWriter, r *http.Request, sess *session, d *sessionData) error {
+	if err := s.revoked.current(ctx); err != nil {
+		return err
+	}
+	if s.revoked.ends(d) {
+		return errSessionEnded
+	}
+	s.cache.forget(sess.key)
+	return s.write(w, r, sess.rec, d)
+}
+
+func (s *sessionManager) write(w http.ResponseWriter, r *http.Request, rec *record, d *sessionData) error {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
 	rec.value = string(b)
-	opts := m.sessionOptions(max(1, int(time.Unix(d.Expiry, 0).Sub(m.cfg.Now())/time.Second)))
-	if _, err := m.store.save(w, r, rec, opts); err != nil {
+	opts := s.options(max(1, int(time.Unix(d.Expiry, 0).Sub(s.now())/time.Second)))
+	if _, err := s.store.save(w, r, rec, opts); err != nil {
 		hint := ""
 		if d.AccessToken != "" {
 			hint = " (tokens may not fit in a cookie store: use a server-side store or turn off SaveTokens)"
@@ -143,13 +267,33 @@ func (m *Middleware) saveSession(w http.ResponseWriter, r *http.Request, rec *re
 	return nil
 }
 
-// endSession deletes rec: its cookie, and its record in a server-side store.
-func (m *Middleware) endSession(w http.ResponseWriter, r *http.Request, rec *record) {
-	if err := m.store.remove(w, r, rec, m.sessionOptions(-1)); err != nil {
-		m.cfg.Logger.Warn("parlogin: deleting a session failed", "error", err)
+// end ends the session of rec (d, if it could be read): on every replica, and in the store.
+func (s *sessionManager) end(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, rec *record, d *sessionData) error {
+	s.cache.forget(key)
+	var err error
+	if d != nil {
+		err = s.revoked.publish(ctx, revocation{
+			Kind:   revokeSession,
+			Value:  d.ID,
+			Before: time.Unix(d.Expiry, 0).UnixMilli(),
+			Until:  d.Expiry,
+		})
 	}
+	if rec != nil {
+		if rmErr := s.store.remove(w, r, rec, s.options(-1)); rmErr != nil && err == nil {
+			err = fmt.Errorf("%w: deleting the session: %w", ErrSessionStore, rmErr)
+		}
+	}
+	return err
 }
 
-func (m *Middleware) sessionOptions(maxAge int) *sessions.Options {
-	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+func (s *sessionManager) options(maxAge int) *sessions.Options {
+	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

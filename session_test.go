@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,22 +28,37 @@ func TestSessionExpires(t *testing.T) {
 	}
 }
 
-// A session made for one provider is no session for an app configured with another, even when
-// both share the session store and its keys.
-func TestSessionFromAnotherIssuer(t *testing.T) {
-	store := sessions.NewCookieStore([]byte(testSecret))
-	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Store = store }})
+// A cookie store's own limit on the age of its cookies (its MaxAge) ends the session, cached or
+// not, whatever SessionMaxAge says.
+func TestSessionExpiresWithCookieStore(t *testing.T) {
+	clk := newClock()
+	store := testStore()
+	store.MaxAge(60)
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Now = clk.Now; c.Store = store }})
 	h.login("/private")
-
-	other := oidctest.NewTLSServer()
-	defer other.Close()
-	client := other.AddClient(oidctest.Client{RedirectURIs: []string{h.cfg.RedirectURL}})
-	cfg := h.cfg
-	cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.HTTPClient = other.Issuer, client.ID, client.Secret, other.Client()
-	m, err := New(context.Background(), cfg)
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusOK { // now cached
+		t.Fatalf("a fresh session: %d", resp.StatusCode)
+	}
+	clk.Add(61 * time.Second)
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a cached session past the store's MaxAge: %d, want 401", resp.StatusCode)
+	}
+	restarted, err := New(context.Background(), h.cfg) // nothing cached
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.use(restarted)
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a session past the store's MaxAge, decoded: %d, want 401", resp.StatusCode)
+	}
+}
+
+// A session made for one provider, or one client, is no session for an app configured with
+// another, even when both share the session store and its keys (and the cookie's name).
+func TestSessionFromAnotherApp(t *testing.T) {
+	store := testStore()
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Store = store }})
+	h.login("/private")
 	req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/api/me", nil)
 	for _, c := range h.jar.Cookies(req.URL) {
 		req.AddCookie(c)
@@ -49,39 +66,126 @@ func TestSessionFromAnotherIssuer(t *testing.T) {
 	if _, ok := h.auth.User(req); !ok {
 		t.Fatal("the app that made the session does not accept it")
 	}
-	if _, ok := m.User(req); ok {
-		t.Fatal("a session from another issuer was accepted")
+
+	other := oidctest.NewTLSServer()
+	defer other.Close()
+	otherIssuer := h.cfg
+	client := other.AddClient(oidctest.Client{RedirectURIs: []string{h.cfg.RedirectURL}})
+	otherIssuer.Issuer, otherIssuer.ClientID, otherIssuer.ClientSecret, otherIssuer.HTTPClient = other.Issuer, client.ID, client.Secret, other.Client()
+
+	otherClient := h.cfg
+	client = h.op.AddClient(oidctest.Client{RedirectURIs: []string{h.cfg.RedirectURL}})
+	otherClient.ClientID, otherClient.ClientSecret = client.ID, client.Secret
+
+	for name, cfg := range map[string]Config{"another issuer": otherIssuer, "another client": otherClient} {
+		m, err := New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.User(req); ok {
+			t.Errorf("%s: the session was accepted", name)
+		}
+		// The user that the first app put in the request's context proves nothing either.
+		served := false
+		m.Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served = true })).ServeHTTP(
+			httptest.NewRecorder(), req.WithContext(NewContext(req.Context(), mustUser(t, h.auth, req))))
+		if served {
+			t.Errorf("%s: Require trusted a user signed in by another Middleware", name)
+		}
+		if _, ok := m.User(req.WithContext(NewContext(req.Context(), mustUser(t, h.auth, req)))); ok {
+			t.Errorf("%s: User trusted a user signed in by another Middleware", name)
+		}
 	}
 }
 
-func TestRefreshChecksSubject(t *testing.T) {
+func mustUser(t *testing.T, m *Middleware, r *http.Request) *User {
+	t.Helper()
+	u, ok := m.User(r)
+	if !ok {
+		t.Fatal("no user")
+	}
+	return u
+}
+
+// The session cache serves a cookie value only when that very value decodes: a planted value that
+// the store skips (Go's cookie parser drops values with \, " or bytes past 0x7e) must never become
+// an alias of the valid session beside it.
+func TestSessionCacheAliasing(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.login("/private")
+	valid := h.cookie("__Host-parlogin").Value
+	ask := func(cookieHeader string) int {
+		req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/api/me", nil)
+		req.Header.Set("Cookie", cookieHeader)
+		req.Header.Set("Sec-Fetch-Mode", "cors")
+		resp, err := h.app.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, planted := range []string{`x\y`, `"x"y"`, "x\x80y"} {
+		if got := ask("__Host-parlogin=" + planted + "; __Host-parlogin=" + valid); got != http.StatusOK {
+			t.Fatalf("the valid session beside a planted value: %d", got)
+		}
+		if got := ask("__Host-parlogin=" + planted); got != http.StatusUnauthorized {
+			t.Fatalf("the planted value %q alone, after it was sent beside a valid session: %d, want 401", planted, got)
+		}
+	}
+}
+
+func TestSessionCacheBounds(t *testing.T) {
+	c := newSessionCache()
+	now := time.Now()
+	d := &sessionData{ID: "S", Subject: "alice", Claims: []byte(`{"name":"` + strings.Repeat("a", 1000) + `"}`)}
+	c.put(strings.Repeat("v", maxCachedValue+1), d, now.Add(time.Hour), now.Add(time.Hour))
+	if c.len() != 0 {
+		t.Fatal("a value longer than a browser sends was cached")
+	}
+	for i := 0; c.bytes <= maxCacheBytes && i < 2*maxCacheBytes/maxCachedValue; i++ {
+		c.put(strings.Repeat("v", maxCachedValue-10)+string(rune('a'+i%26))+strings.Repeat("k", i%7)+time.Duration(i).String(), d, now.Add(time.Hour), now.Add(time.Hour))
+	}
+	if c.bytes > maxCacheBytes {
+		t.Fatalf("cache holds %d bytes, more than %d", c.bytes, maxCacheBytes)
+	}
+	if c.len() < maxCacheBytes/(maxCachedValue+d.size()+cacheEntryOverhead)/2 {
+		t.Fatalf("cache holds only %d entries", c.len())
+	}
+}
+
+// Logout forgets the cache entry that served the request, and every copy of the session cookie is
+// refused afterwards, whatever cache or store serves it.
+func TestLogoutEndsCachedSession(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.login("/private")
+	session := h.cookie("__Host-parlogin")
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("signed in: %d", resp.StatusCode)
+	}
+	if _, ok := h.auth.sessions.cache.get(session.Value, time.Now()); !ok {
+		t.Fatal("the session was not cached")
+	}
+	h.navigate(http.MethodPost, "/auth/logout", nil)
+	if _, ok := h.auth.sessions.cache.get(session.Value, time.Now()); ok {
+		t.Fatal("the session that served the logout is still cached")
+	}
+	h.setCookie(session.Name, session.Value) // a copy taken before logout
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a copy of the session cookie after logout: %d, want 401", resp.StatusCode)
+	}
+}
+
+// With a server-side store, a record deleted by something other than parlogin stops serving its
+// session within serverSideCacheTTL; parlogin's own logouts end it at once (TestLogoutRacesRefresh).
+func TestServerSideSessionCache(t *testing.T) {
 	clk := newClock()
 	store := sessions.NewFilesystemStore(t.TempDir(), []byte(testSecret))
-	store.MaxLength(0)
-	h := newHarness(t, harnessOptions{config: func(c *Config) {
-		c.SaveTokens, c.Store, c.Now = true, store, clk.Now
-		c.Scopes = append(c.Scopes, "offline_access")
-	}})
-	h.op.SetClock(clk.Now)
-	h.login("/private")
-	clk.Add(2 * time.Hour)
-	h.op.SetIDTokenHook(func(c map[string]any) { c["sub"] = "mallory" })
-	resp := h.navigate(http.MethodGet, "/token", nil)
-	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(readBody(resp), ErrInvalidIDToken.Error()) {
-		t.Fatalf("a refresh with an ID token for another subject: %d %s", resp.StatusCode, readBody(resp))
-	}
-}
-
-// With a server-side store the session cache stays off: a session deleted from the store by
-// another instance of the app (a logout there) must end here at once.
-func TestServerSideSessionNotCached(t *testing.T) {
-	store := sessions.NewFilesystemStore(t.TempDir(), []byte(testSecret))
-	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Store = store }})
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Store = store; c.Now = clk.Now }})
 	h.login("/private")
 	if resp := h.api("/api/me"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("signed in: %d", resp.StatusCode)
 	}
-	// Another instance logs the user out: the record goes.
 	req, _ := http.NewRequest(http.MethodGet, h.app.URL, nil)
 	for _, c := range h.jar.Cookies(req.URL) {
 		req.AddCookie(c)
@@ -94,29 +198,48 @@ func TestServerSideSessionNotCached(t *testing.T) {
 	if err := store.Save(req, httptest.NewRecorder(), s); err != nil {
 		t.Fatal(err)
 	}
+	clk.Add(serverSideCacheTTL)
 	if resp := h.api("/api/me"); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("after the record was deleted: %d, want 401", resp.StatusCode)
 	}
 }
 
-func TestCookieValue(t *testing.T) {
-	tests := []struct {
-		header []string
-		want   string
-		found  bool
-	}{
-		{[]string{"a=1; parlogin=xyz; b=2"}, "xyz", true},
-		{[]string{"parlogin=first", "parlogin=second"}, "first", true},
-		{[]string{"xparlogin=1;parloginx=2"}, "", false},
-		{[]string{"  parlogin=v  ;"}, "v", true},
-		{[]string{"parlogin"}, "", false},
-		{nil, "", false},
+// A refresh in flight when the user logs out must not sign them in again, nor re-create the
+// deleted record of a server-side store.
+func TestLogoutRacesRefresh(t *testing.T) {
+	clk := newClock()
+	dir := t.TempDir()
+	store := sessions.NewFilesystemStore(dir, []byte(testSecret))
+	store.MaxLength(0)
+	h := newHarness(t, harnessOptions{config: func(c *Config) {
+		c.SaveTokens, c.Store, c.Now = true, store, clk.Now
+		c.Scopes = append(c.Scopes, "offline_access")
+	}})
+	h.op.SetClock(clk.Now)
+	h.login("/private")
+	clk.Add(2 * time.Hour) // the access token has expired
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.op.SetIDTokenHook(func(map[string]any) { // the provider is answering the refresh
+		close(entered)
+		<-release
+	})
+	var refresh *http.Response
+	var wg sync.WaitGroup
+	wg.Go(func() { refresh = h.navigate(http.MethodGet, "/token", nil) })
+	<-entered
+	if resp := h.navigate(http.MethodPost, "/auth/logout", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout = %d", resp.StatusCode)
 	}
-	for _, tc := range tests {
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.Header["Cookie"] = tc.header
-		if got, ok := cookieValue(r, "parlogin"); got != tc.want || ok != tc.found {
-			t.Errorf("cookieValue(%q) = %q, %v; want %q, %v", tc.header, got, ok, tc.want, tc.found)
-		}
+	close(release)
+	wg.Wait()
+	if refresh.StatusCode == http.StatusOK {
+		t.Fatalf("the refresh that finished after the logout returned a token: %s", readBody(refresh))
+	}
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after logout and the refresh: %d, want 401", resp.StatusCode)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "session_*")); len(files) != 0 {
+		t.Fatalf("the store holds %v after logout: the refresh re-created the record", files)
 	}
 }

@@ -4,69 +4,89 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/gorilla/sessions"
 )
 
-// maxCachedSessions bounds the session cache: beyond it, an arbitrary entry makes room.
-const maxCachedSessions = 8192
+const (
+	// maxCachedValue is the longest session cookie value cached: a browser sends at most 4096
+	// bytes per cookie, and a cookie store refuses longer values.
+	maxCachedValue = 4096
+	// maxCacheBytes bounds the memory of the session cache: the cookie values, the sessions'
+	// claims and tokens, and a fixed overhead per entry.
+	maxCacheBytes = 16 << 20
+	// cacheEntryOverhead is the memory of an entry beyond its key, claims and tokens.
+	cacheEntryOverhead = 400
+)
 
-// sessionCache remembers the sessions decoded from cookies, keyed by the exact cookie value, so
-// that a signed-in user's requests skip the cookie store's MAC check, decryption and decoding after
-// the first. It is used only with a [sessions.CookieStore], whose cookie value is the whole session:
-// the same value always decodes to the same session, so caching it changes nothing but the cost.
-// (With a server-side store the value is only an identifier, and the record behind it may be
-// deleted elsewhere.) Expiry is checked on every use.
+// sessionCache remembers sessions decoded from the store, keyed by the exact cookie value they
+// were decoded from, so that a signed-in user's requests skip the cookie's MAC check, decryption
+// and decoding (or, with a server-side store, the store's lookup) after the first. An entry serves
+// the value it was decoded from and nothing else, until its cache expiry; the session's own
+// expiry and its revocations are checked on every use by the sessionManager.
 type sessionCache struct {
 	mu      sync.RWMutex
-	entries map[string]*sessionData
+	entries map[string]*cachedSession
+	bytes   int
 }
 
-func newSessionCache(store sessions.Store) *sessionCache {
-	if _, ok := store.(*sessions.CookieStore); !ok {
-		return nil
-	}
-	return &sessionCache{entries: make(map[string]*sessionData)}
+type cachedSession struct {
+	data    *sessionData
+	expires time.Time // the session's end
+	until   time.Time // the end of the entry: expires, or earlier
+	size    int
+}
+
+func newSessionCache() *sessionCache {
+	return &sessionCache{entries: make(map[string]*cachedSession)}
 }
 
 // get returns the session decoded from cookie value v, if cached and not expired.
-func (c *sessionCache) get(v string, now time.Time) (*sessionData, bool) {
-	if c == nil {
-		return nil, false
-	}
+func (c *sessionCache) get(v string, now time.Time) (*cachedSession, bool) {
 	c.mu.RLock()
-	d, ok := c.entries[v]
+	e, ok := c.entries[v]
 	c.mu.RUnlock()
-	if !ok || !now.Before(time.Unix(d.Expiry, 0)) {
+	if !ok || !now.Before(e.until) {
 		return nil, false
 	}
-	return d, true
+	return e, true
 }
 
-// put caches d, decoded from cookie value v. d must not be modified afterwards.
-func (c *sessionCache) put(v string, d *sessionData) {
-	if c == nil {
+// put caches d, decoded from cookie value v, with its expiry and the end of the entry. d must not
+// be modified afterwards.
+func (c *sessionCache) put(v string, d *sessionData, expires, until time.Time) {
+	if len(v) > maxCachedValue {
 		return
 	}
+	e := &cachedSession{data: d, expires: expires, until: until, size: len(v) + d.size() + cacheEntryOverhead}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= maxCachedSessions {
-		for k := range c.entries { // map iteration starts at a random entry
-			delete(c.entries, k)
+	if old, ok := c.entries[v]; ok {
+		c.bytes -= old.size
+	}
+	for k, old := range c.entries { // map iteration starts at a random entry
+		if c.bytes+e.size <= maxCacheBytes {
 			break
 		}
+		delete(c.entries, k)
+		c.bytes -= old.size
 	}
 	// A copy: v is a slice of the request's Cookie header, which the key would otherwise keep
 	// alive, other cookies included.
-	c.entries[strings.Clone(v)] = d
+	c.entries[strings.Clone(v)] = e
+	c.bytes += e.size
 }
 
-// forget drops the session of cookie value v, at logout.
+// forget drops the session of cookie value v.
 func (c *sessionCache) forget(v string) {
-	if c == nil {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.entries, v)
+	if e, ok := c.entries[v]; ok {
+		delete(c.entries, v)
+		c.bytes -= e.size
+	}
+}
+
+// size estimates the memory of d's variable parts.
+func (d *sessionData) size() int {
+	return len(d.ID) + len(d.Issuer) + len(d.Client) + len(d.Subject) + len(d.SID) + len(d.Claims) +
+		len(d.IDToken) + len(d.AccessToken) + len(d.TokenType) + len(d.RefreshToken)
 }

@@ -1,8 +1,15 @@
 package parlogin
 
 import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -16,6 +23,9 @@ const storeValueKey = "parlogin"
 type record struct {
 	name  string
 	value string
+	// issued is when a cookie store's cookie was written (its codecs' timestamp), for the store's
+	// own expiry; zero with other stores.
+	issued time.Time
 	// session is the gorilla session behind the record, with a store other than a cookie store;
 	// nil for a record not saved yet.
 	session *sessions.Session
@@ -23,9 +33,11 @@ type record struct {
 
 // store keeps parlogin's records in Config.Store.
 type store interface {
-	// load returns the record that r's cookie called name points to, and whether its value could
-	// be read. The record is nil only when r has no such cookie.
-	load(r *http.Request, name string) (*record, bool)
+	// load returns the record of the cookie called name whose value r carries (value is what
+	// r.Cookie(name) returns), and whether its value could be read: false for a cookie that was
+	// tampered with, has expired, or names nothing in a server-side store. An error means the
+	// store failed, and says nothing of the cookie.
+	load(r *http.Request, name, value string) (*record, bool, error)
 	// save writes rec, as a new record when it was not loaded, with the cookie options opts, and
 	// returns the size of its cookie.
 	save(w http.ResponseWriter, r *http.Request, rec *record, opts *sessions.Options) (int, error)
@@ -49,19 +61,36 @@ type cookieStore struct {
 	codecs []securecookie.Codec
 }
 
-func (c cookieStore) load(r *http.Request, name string) (*record, bool) {
-	cookie, err := r.Cookie(name)
-	if err != nil {
-		return nil, false
-	}
+func (c cookieStore) load(_ *http.Request, name, value string) (*record, bool, error) {
 	rec := &record{name: name}
-	return rec, securecookie.DecodeMulti(name, cookie.Value, &rec.value, c.codecs...) == nil
+	// The codecs bind the value to the cookie's name, which is part of the MAC: a value moved to
+	// another name (another pending login's state) does not decode.
+	if err := securecookie.DecodeMulti(name, value, &rec.value, c.codecs...); err != nil {
+		return rec, false, nil
+	}
+	rec.issued = cookieTimestamp(value)
+	return rec, true, nil
+}
+
+// cookieTimestamp returns when a securecookie value was encoded: its format is
+// base64("timestamp|value|mac"), and the codec has checked the MAC over it.
+func cookieTimestamp(value string) time.Time {
+	b, err := base64.URLEncoding.DecodeString(value)
+	if err != nil {
+		return time.Time{}
+	}
+	ts, _, _ := bytes.Cut(b, []byte("|"))
+	sec, err := strconv.ParseInt(string(ts), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }
 
 func (c cookieStore) save(w http.ResponseWriter, _ *http.Request, rec *record, opts *sessions.Options) (int, error) {
 	encoded, err := securecookie.EncodeMulti(rec.name, rec.value, c.codecs...)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", errCookieTooLarge, err)
 	}
 	http.SetCookie(w, sessions.NewCookie(rec.name, encoded, opts))
 	return len(rec.name) + len(encoded), nil
@@ -78,16 +107,26 @@ type gorillaStore struct {
 	sessions.Store
 }
 
-func (g gorillaStore) load(r *http.Request, name string) (*record, bool) {
-	if _, err := r.Cookie(name); err != nil {
-		return nil, false
-	}
+func (g gorillaStore) load(r *http.Request, name, _ string) (*record, bool, error) {
+	// The store reads the cookie with r.Cookie(name) too: the same value.
 	s, err := g.Get(r, name)
 	if s == nil {
 		s = sessions.NewSession(g, name)
 	}
+	rec := &record{name: name, session: s}
+	var cookieErr securecookie.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &cookieErr) && !cookieErr.IsInternal(), errors.Is(err, fs.ErrNotExist):
+		// A cookie that does not decode, or names a record that is gone (a FilesystemStore's
+		// deleted file): no session.
+		return rec, false, nil
+	default:
+		return rec, false, err
+	}
 	value, ok := s.Values[storeValueKey].(string)
-	return &record{name: name, value: value, session: s}, err == nil && !s.IsNew && ok
+	rec.value = value
+	return rec, !s.IsNew && ok, nil
 }
 
 func (g gorillaStore) save(w http.ResponseWriter, r *http.Request, rec *record, opts *sessions.Options) (int, error) {

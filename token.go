@@ -2,12 +2,11 @@ package parlogin
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -16,13 +15,21 @@ import (
 // Token returns the OAuth 2.0 token of the signed-in user of r, to call APIs on their behalf; it
 // needs Config.SaveTokens. An access token that has expired (or expires within Config.ClockSkew) is
 // first refreshed with the refresh token and a fresh client assertion, the new ID token verified,
-// and the session saved through w: call Token before writing the response. It returns
-// [ErrNoToken] when there is no usable token, and a [*ProviderError] when the refresh fails.
+// and the session saved through w: call Token before writing the response.
+//
+// It returns [ErrNoToken] when there is no usable token. When the provider refuses the refresh
+// token, or its new ID token fails verification, the session ends (the user must sign in again)
+// and the error says why; when the provider cannot be reached, the session is kept and Token
+// returns a [*ProviderError].
 func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Token, error) {
-	rec, d, ok := m.loadSession(r)
-	if !ok || d.AccessToken == "" {
+	s, err := m.sessions.load(r, true)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil || s.data.AccessToken == "" {
 		return nil, ErrNoToken
 	}
+	d := s.data
 	now := m.cfg.Now()
 	if d.TokenExpiry == 0 || now.Add(m.cfg.ClockSkew).Before(time.Unix(d.TokenExpiry, 0)) {
 		return d.token(), nil
@@ -30,23 +37,101 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 	if d.RefreshToken == "" {
 		return nil, fmt.Errorf("%w: the access token expired and there is no refresh token", ErrNoToken)
 	}
-	fresh, err := m.refresh.do(d.RefreshToken, now, func() (*sessionData, error) {
+	fresh, err := m.refreshes.do(d.RefreshToken, func() (*sessionData, error) {
 		// Detached from r: the refresh serves every request waiting for it.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.cfg.Timeout)
 		defer cancel()
-		op, err := m.provider(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return m.refreshSession(ctx, op, d)
+		return m.redeem(ctx, d)
 	})
 	if err != nil {
+		if refreshEndsSession(err) {
+			if endErr := m.sessions.end(r.Context(), w, r, s.key, s.rec, d); endErr != nil {
+				m.cfg.Logger.Warn("parlogin: ending a session whose refresh was refused", "error", endErr)
+			}
+		}
 		return nil, err
 	}
-	if err := m.saveSession(w, r, rec, fresh); err != nil {
+	if err := m.sessions.save(r.Context(), w, r, s, fresh); err != nil {
+		if errors.Is(err, errSessionEnded) {
+			return nil, fmt.Errorf("%w: the session ended during the refresh", ErrNoToken)
+		}
 		return nil, err
 	}
 	return fresh.token(), nil
+}
+
+// refreshEndsSession reports whether a failed refresh means that the session cannot go on: the
+// provider refused the grant (revoked, expired, or used twice), or answered an ID token that is
+// not this session's. Other failures (the provider unreachable) leave it for a later try.
+func refreshEndsSession(err error) bool {
+	var pe *ProviderError
+	return errors.Is(err, ErrInvalidIDToken) ||
+		errors.As(err, &pe) && pe.Endpoint == EndpointToken && pe.Code == "invalid_grant"
+}
+
+// redeem redeems d's refresh token once across every replica (see refreshes): the first to claim
+// it calls the provider and shares the result, the others wait for that result.
+func (m *Middleware) redeem(ctx context.Context, d *sessionData) (*sessionData, error) {
+	key := refreshKey(d.RefreshToken)
+	wait := refreshPollMin
+	for {
+		if raw, err := m.shared.Get(ctx, "refresh/"+key); err != nil {
+			return nil, fmt.Errorf("%w: reading a refresh's result: %w", ErrSessionStore, err)
+		} else if raw != nil {
+			return openRefreshResult(d, raw)
+		}
+		owner, err := m.shared.Claim(ctx, "refreshing/"+key, m.cfg.Now().Add(m.cfg.Timeout))
+		if err != nil {
+			return nil, fmt.Errorf("%w: claiming a refresh: %w", ErrSessionStore, err)
+		}
+		if owner {
+			return m.refreshAndShare(ctx, d, key)
+		}
+		// Another replica is redeeming this refresh token: wait for its result, or for its claim
+		// to go (it failed, or died).
+		select {
+		case <-ctx.Done():
+			return nil, &ProviderError{Endpoint: EndpointToken, Description: "waiting for a refresh in flight on another replica", Err: ctx.Err()}
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, refreshPollMax)
+	}
+}
+
+// How often a replica looks for the result of a refresh in flight on another one.
+const (
+	refreshPollMin = 10 * time.Millisecond
+	refreshPollMax = 200 * time.Millisecond
+)
+
+// refreshResultTTL is how long a refresh's result is kept for the requests that still carry the
+// session from before it (the browser has not stored the new cookie yet, another replica waits).
+const refreshResultTTL = 30 * time.Second
+
+// refreshAndShare calls the provider for the refresh claimed under key and shares the result:
+// the new session, or the provider's refusal, which would only be repeated (and, at providers
+// that detect refresh token reuse, revoke the whole grant) if another replica asked again.
+func (m *Middleware) refreshAndShare(ctx context.Context, d *sessionData, key string) (*sessionData, error) {
+	op, err := m.provider(ctx)
+	var fresh *sessionData
+	if err == nil {
+		fresh, err = m.refreshSession(ctx, op, d)
+	}
+	if err != nil && !refreshEndsSession(err) {
+		// Nothing happened at the provider, or nobody knows: let the next request try again.
+		if delErr := m.shared.Delete(ctx, "refreshing/"+key); delErr != nil {
+			m.cfg.Logger.Warn("parlogin: releasing a failed refresh", "error", delErr)
+		}
+		return nil, err
+	}
+	sealed, sealErr := sealRefreshResult(d.RefreshToken, fresh, err)
+	if sealErr == nil {
+		sealErr = m.shared.Set(ctx, "refresh/"+key, sealed, m.cfg.Now().Add(refreshResultTTL))
+	}
+	if sealErr != nil {
+		m.cfg.Logger.Warn("parlogin: sharing a refresh's result", "error", sealErr)
+	}
+	return fresh, err
 }
 
 // refreshSession redeems d's refresh token (RFC 6749 §6) and returns d updated with the new tokens
@@ -93,60 +178,12 @@ func (m *Middleware) refreshSession(ctx context.Context, op *provider, d *sessio
 		if v.Subject != d.Subject {
 			return nil, fmt.Errorf("%w: refreshed id token is for another subject", ErrInvalidIDToken)
 		}
-		fresh.Claims = v.Claims
+		// The refreshed ID token's claims replace its predecessor's; those that came from
+		// UserInfo stay.
+		if fresh.Claims, err = mergeClaims(d.Claims, v.Claims); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+		}
 	}
 	fresh.setToken(token)
 	return &fresh, nil
-}
-
-// refreshResultTTL is how long a refresh's result is reused for requests that still carry the
-// session from before it (the browser has not stored the new cookie yet).
-const refreshResultTTL = 30 * time.Second
-
-// refreshGroup makes the refreshes of one refresh token share one call to the provider. A page
-// that fires several requests with an expired access token would otherwise redeem the same
-// refresh token several times, and providers that rotate refresh tokens treat the second use as
-// theft and revoke the whole grant.
-type refreshGroup struct {
-	mu    sync.Mutex
-	calls map[[sha256.Size]byte]*refreshCall
-}
-
-type refreshCall struct {
-	done   chan struct{}
-	result *sessionData
-	err    error
-	until  time.Time // zero while in flight
-}
-
-func (g *refreshGroup) do(refreshToken string, now time.Time, refresh func() (*sessionData, error)) (*sessionData, error) {
-	key := sha256.Sum256([]byte(refreshToken)) // no tokens kept as map keys
-	g.mu.Lock()
-	if c, ok := g.calls[key]; ok && (c.until.IsZero() || now.Before(c.until)) {
-		g.mu.Unlock()
-		<-c.done
-		return c.result, c.err
-	}
-	if g.calls == nil {
-		g.calls = make(map[[sha256.Size]byte]*refreshCall)
-	}
-	for k, c := range g.calls {
-		if !c.until.IsZero() && !now.Before(c.until) {
-			delete(g.calls, k)
-		}
-	}
-	c := &refreshCall{done: make(chan struct{})}
-	g.calls[key] = c
-	g.mu.Unlock()
-
-	c.result, c.err = refresh()
-	g.mu.Lock()
-	if c.err != nil {
-		delete(g.calls, key) // a failure is not reused: the next request may try again
-	} else {
-		c.until = now.Add(refreshResultTTL)
-	}
-	g.mu.Unlock()
-	close(c.done)
-	return c.result, c.err
 }

@@ -1,8 +1,8 @@
 package parlogin
 
 import (
-	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,33 +47,58 @@ func TestRefreshGroupSharesOneCall(t *testing.T) {
 	var g refreshGroup
 	var calls atomic.Int32
 	release := make(chan struct{})
-	now := time.Now()
+	entered := make(chan struct{})
 	var wg sync.WaitGroup
 	results := make([]*sessionData, 8)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], _ = g.do("rt-1", now, func() (*sessionData, error) {
+	wg.Go(func() {
+		results[0], _ = g.do("rt-1", func() (*sessionData, error) {
+			calls.Add(1)
+			close(entered)
+			<-release
+			return &sessionData{AccessToken: "new"}, nil
+		})
+	})
+	<-entered // the call is in flight: the others join it
+	for i := 1; i < len(results); i++ {
+		wg.Go(func() {
+			results[i], _ = g.do("rt-1", func() (*sessionData, error) {
 				calls.Add(1)
-				<-release
-				return &sessionData{AccessToken: "new"}, nil
+				return &sessionData{AccessToken: "another"}, nil
 			})
-		}()
+		})
 	}
-	// Whether the others join the call in flight or find its result afterwards, the provider
-	// must see one refresh.
+	for g.waiting() < len(results)-1 {
+		runtime.Gosched()
+	}
 	close(release)
 	wg.Wait()
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("%d refresh calls for one refresh token, want 1", n)
 	}
-	// A request that still carries the old refresh token shortly after gets the same result.
-	late, _ := g.do("rt-1", now.Add(time.Second), func() (*sessionData, error) {
-		calls.Add(1)
-		return nil, errors.New("refresh token already used")
-	})
-	if late == nil || late.AccessToken != "new" || calls.Load() != 1 {
-		t.Fatalf("late request: %v, %d calls", late, calls.Load())
+	for i, r := range results {
+		if r == nil || r.AccessToken != "new" {
+			t.Fatalf("caller %d got %+v", i, r)
+		}
+	}
+}
+
+// A refresh that panics releases the requests waiting for it, and the next may try again.
+func TestRefreshGroupPanic(t *testing.T) {
+	var g refreshGroup
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = g.do("rt-1", func() (*sessionData, error) { panic("boom") })
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if d, err := g.do("rt-1", func() (*sessionData, error) { return &sessionData{AccessToken: "new"}, nil }); err != nil || d.AccessToken != "new" {
+			t.Errorf("after a panic: %+v, %v", d, err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a refresh after a panicking one blocks")
 	}
 }

@@ -20,6 +20,7 @@ type User struct {
 	Expiry time.Time
 
 	claims json.RawMessage
+	client string // the client ID of the Middleware that signed the user in
 }
 
 // Claims unmarshals the user's identity claims (name, email, acr, groups… everything in the ID token

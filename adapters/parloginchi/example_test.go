@@ -32,7 +32,7 @@ func Example() {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  app.URL + "/auth/callback", // where Routes serves the callback, mounted at /auth
-		Store:        sessions.NewCookieStore([]byte("example session key, 32 bytes or more")),
+		Store:        sessions.NewCookieStore([]byte("example session key, 32 bytes or more"), []byte("example encryption key, 32 bytes")),
 	})
 	if err != nil {
 		log.Fatal(err)

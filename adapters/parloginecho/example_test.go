@@ -34,7 +34,7 @@ func Example() {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  app.URL + "/auth/callback", // where Mount serves the callback, on the /auth group
-		Store:        sessions.NewCookieStore([]byte("example session key, 32 bytes or more")),
+		Store:        sessions.NewCookieStore([]byte("example session key, 32 bytes or more"), []byte("example encryption key, 32 bytes")),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -75,7 +75,7 @@ func ExampleErrorHandler() {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  app.URL + "/auth/callback",
-		Store:        sessions.NewCookieStore([]byte("example session key, 32 bytes or more")),
+		Store:        sessions.NewCookieStore([]byte("example session key, 32 bytes or more"), []byte("example encryption key, 32 bytes")),
 		ErrorHandler: parloginecho.ErrorHandler(e),
 	})
 	if err != nil {

@@ -58,7 +58,7 @@ func Start(t *testing.T, build func(b *Bench) http.Handler) *Bench {
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
 		RedirectURL:  b.URL + "/auth/callback",
-		Store:        sessions.NewCookieStore([]byte("test session key, 32 bytes or more")),
+		Store:        sessions.NewCookieStore([]byte("test session key, 32 bytes or more"), []byte("test encryption key, 32 bytes...")),
 		Logger:       slog.New(slog.DiscardHandler),
 	}
 	app = build(b)

@@ -306,7 +306,7 @@ func startDirect(t *testing.T, p *Provider, mount demo.Mount, edit func(*parlogi
 	p.Register(t, c)
 	cfg := parlogin.Config{
 		Issuer: p.Issuer, ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: appURL + "/auth/callback",
-		Store:  sessions.NewCookieStore([]byte(rand.Text() + rand.Text())),
+		Store:  sessions.NewCookieStore([]byte(rand.Text()+rand.Text()), []byte(rand.Text()[:16]+rand.Text()[:16])),
 		Logger: newLogger(logs),
 	}
 	if edit != nil {

@@ -1,0 +1,34 @@
+package parlogin
+
+import (
+	"runtime"
+	"strings"
+)
+
+// len returns the number of keys held, expired or not.
+func (s *memoryShared) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.values)
+}
+
+// len returns the number of sessions cached.
+func (c *sessionCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}
+
+// waiting returns the number of goroutines blocked in refreshGroup.do, waiting for a refresh in
+// flight, as their stacks show.
+func (g *refreshGroup) waiting() int {
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	n := 0
+	for _, goroutine := range strings.Split(stacks, "\n\n") {
+		if strings.Contains(goroutine, "[chan receive") && strings.Contains(goroutine, "parlogin.(*refreshGroup).do(") {
+			n++
+		}
+	}
+	return n
+}
