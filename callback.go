@@ -95,7 +95,7 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 		return nil, "", fmt.Errorf("%w: response from %q", ErrIssuerMismatch, oauthErrorText(params.Get("iss")))
 	}
 	if params.Get("error") != "" {
-		return nil, returnTo, newOAuthError(EndpointAuthorization, 0, params.Get)
+		return nil, returnTo, authorizationError(params, stateErr)
 	}
 	if stateErr != nil {
 		return nil, "", stateErr
@@ -123,6 +123,23 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 		return nil, "", err
 	}
 	return d, a.ReturnTo, nil
+}
+
+// authorizationError returns the error of an error response (RFC 6749 §4.1.2.1). Only the answer
+// to a pending login of this browser is the provider's: anyone can send a browser to the callback
+// with an error and a text of their choosing, which must not reach the app's error page or log as
+// the provider's word. The exception is invalid_request_uri without state, which providers answer
+// when the browser comes back to a used request_uri (see Middleware.recover): its code alone is
+// kept.
+func authorizationError(params url.Values, stateErr error) error {
+	switch {
+	case stateErr == nil:
+		return newOAuthError(EndpointAuthorization, 0, params.Get)
+	case params.Get("error") == "invalid_request_uri" && !params.Has("state"):
+		return &ProviderError{Endpoint: EndpointAuthorization, Code: "invalid_request_uri"}
+	default:
+		return fmt.Errorf("%w: an error response to no pending login of this browser", stateErr)
+	}
 }
 
 // callbackParams returns the authorization response parameters: the query of a GET, the form

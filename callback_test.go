@@ -72,6 +72,20 @@ func TestCallbackChecks(t *testing.T) {
 			h.op.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "user said no"})
 		}, code: "access_denied"},
 		{name: "missing state", setup: editResponse(func(p url.Values) { p.Del("state") }), wantErr: ErrInvalidState},
+		// An error response to no pending login of this browser is anyone's, not the provider's:
+		// its text must not reach the error handler or the log.
+		{name: "error response without state", setup: editResponse(func(p url.Values) {
+			p.Del("state")
+			p.Del("code")
+			p.Set("error", "access_denied")
+			p.Set("error_description", "<b>call +1 555 0100 now</b>")
+		}), wantErr: ErrInvalidState},
+		{name: "error response with an unknown state", setup: editResponse(func(p url.Values) {
+			p.Set("state", rand.Text())
+			p.Del("code")
+			p.Set("error", "server_error")
+			p.Set("error_description", "<b>call +1 555 0100 now</b>")
+		}), wantErr: ErrInvalidState},
 		{name: "malformed state", setup: editResponse(func(p url.Values) { p.Set("state", "x;y") }), wantErr: ErrInvalidState},
 		{name: "unknown state", setup: editResponse(func(p url.Values) { p.Set("state", rand.Text()) }), wantErr: ErrInvalidState},
 		{name: "wrong iss", setup: editResponse(func(p url.Values) { p.Set("iss", "https://evil.example") }), wantErr: ErrIssuerMismatch},
@@ -191,6 +205,9 @@ func TestCallbackChecks(t *testing.T) {
 				if !errors.As(err, &pe) || pe.Code != tc.code {
 					t.Errorf("error %v, want a ProviderError %s", err, tc.code)
 				}
+			}
+			if tc.wantErr != nil && strings.Contains(err.Error(), "555 0100") {
+				t.Errorf("error %q carries the text of an unsolicited error response", err)
 			}
 			if _, ok := h.auth.User(resp.Request); ok || h.cookie("__Host-parlogin") != nil {
 				t.Error("a failed callback left a session")

@@ -147,7 +147,9 @@ type Config struct {
 	// exp, iat and auth_time; default 30 s.
 	ClockSkew time.Duration
 
-	// Timeout bounds every call to the provider (discovery, JWKS, PAR, token); default 10 s.
+	// Timeout bounds the calls to the provider that serving one request makes, together: the PAR
+	// of a login start; the token, JWKS and UserInfo calls of a callback; a refresh; a discovery.
+	// Default 10 s. An HTTPClient's own Timeout bounds each call in addition.
 	Timeout time.Duration
 
 	// HTTPClient makes the calls to the provider; by default a client with its own connection

@@ -64,13 +64,14 @@ const (
 	EndpointAuthorization = "authorization"
 	EndpointToken         = "token"
 	EndpointUserInfo      = "userinfo"
+	EndpointRevocation    = "revocation"
 )
 
 // ProviderError reports a failed exchange with the OpenID Provider: an OAuth 2.0 error answer
 // (RFC 6749 §4.1.2.1 and §5.2), an unexpected status or body, or a failure to reach it.
 type ProviderError struct {
 	// Endpoint is the endpoint involved: EndpointDiscovery, EndpointPAR, EndpointAuthorization,
-	// EndpointToken or EndpointUserInfo.
+	// EndpointToken, EndpointUserInfo or EndpointRevocation.
 	Endpoint string
 	// StatusCode is the HTTP status of a back-channel answer; 0 for front-channel errors and for
 	// requests that got no answer.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +21,15 @@ import (
 const (
 	jwksRefreshBurst = 3
 	jwksRefreshEvery = 10 * time.Second
+)
+
+// The keys are also fetched again once they are older than the JWKS response's Cache-Control
+// max-age, bounded to [jwksMinAge, jwksMaxAge] (jwksMinAge without one), so that a key the
+// provider removed stops verifying: a key it withdrew because it leaked must not verify tokens
+// until the app restarts.
+const (
+	jwksMinAge = 5 * time.Minute
+	jwksMaxAge = 24 * time.Hour
 )
 
 // asymmetricAlgs are the ID token algorithms go-oidc supports; HMAC and "none" are never accepted.
@@ -34,7 +45,8 @@ var errNoKey = errors.New("no key of the provider verifies the signature")
 // §10.1.1); it implements go-oidc's KeySet. Like go-oidc's RemoteKeySet it fetches the JWKS on
 // first use and again for a key it does not know, as providers rotate keys; unlike it, those
 // refetches are rate limited, so that tokens with made-up key IDs cannot turn into a stream of
-// requests to the provider. Fetched keys go on verifying while the JWKS endpoint is down.
+// requests to the provider, and the keys are fetched again when they are older than the
+// provider's Cache-Control allows. Fetched keys go on verifying while the JWKS endpoint is down.
 type keySet struct {
 	url    string
 	client *http.Client
@@ -42,6 +54,7 @@ type keySet struct {
 
 	mu         sync.Mutex
 	keys       []jose.JSONWebKey
+	stale      time.Time     // when the keys are to be fetched again
 	fetching   chan struct{} // closed when the fetch in flight ends; nil when none is
 	credit     float64       // refetches allowed now, up to jwksRefreshBurst
 	creditTime time.Time
@@ -61,13 +74,20 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		return nil, fmt.Errorf("malformed jwt: %w", err)
 	}
 	kid := jws.Signatures[0].Header.KeyID
-	if payload, ok := verifyWith(jws, k.cached(), kid); ok {
+	keys, stale := k.cached()
+	if stale {
+		// Failing, the fetch leaves the keys as they were, and is tried again jwksRefreshEvery later.
+		_ = k.refresh(ctx, false)
+		keys, _ = k.cached()
+	}
+	if payload, ok := verifyWith(jws, keys, kid); ok {
 		return payload, nil
 	}
-	if err := k.refresh(ctx); err != nil {
+	if err := k.refresh(ctx, true); err != nil {
 		return nil, err
 	}
-	if payload, ok := verifyWith(jws, k.cached(), kid); ok {
+	keys, _ = k.cached()
+	if payload, ok := verifyWith(jws, keys, kid); ok {
 		return payload, nil
 	}
 	return nil, errNoKey
@@ -85,14 +105,16 @@ func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid string) 
 	return nil, false
 }
 
-func (k *keySet) cached() []jose.JSONWebKey {
+// cached returns the keys fetched, and whether they are due to be fetched again.
+func (k *keySet) cached() ([]jose.JSONWebKey, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.keys
+	return k.keys, !k.now().Before(k.stale)
 }
 
-// refresh fetches the JWKS, or waits for the fetch in flight, unless the rate limit is reached.
-func (k *keySet) refresh(ctx context.Context) error {
+// refresh fetches the JWKS, or waits for the fetch in flight; for an unknown key (limited), only
+// while the rate limit allows.
+func (k *keySet) refresh(ctx context.Context, limited bool) error {
 	k.mu.Lock()
 	if wait := k.fetching; wait != nil {
 		k.mu.Unlock()
@@ -104,22 +126,27 @@ func (k *keySet) refresh(ctx context.Context) error {
 		}
 	}
 	now := k.now()
-	k.credit = min(jwksRefreshBurst, k.credit+float64(now.Sub(k.creditTime))/float64(jwksRefreshEvery))
-	k.creditTime = now
-	if k.credit < 1 {
-		k.mu.Unlock()
-		return fmt.Errorf("%w; the keys were refetched too recently to try again", errNoKey)
+	if limited {
+		k.credit = min(jwksRefreshBurst, k.credit+float64(now.Sub(k.creditTime))/float64(jwksRefreshEvery))
+		k.creditTime = now
+		if k.credit < 1 {
+			k.mu.Unlock()
+			return fmt.Errorf("%w; the keys were refetched too recently to try again", errNoKey)
+		}
+		k.credit--
 	}
-	k.credit--
 	done := make(chan struct{})
 	k.fetching = done
 	k.mu.Unlock()
 
 	// The fetch serves every verification waiting for it, not only this one's request.
-	keys, err := k.fetch(context.WithoutCancel(ctx))
+	keys, maxAge, err := k.fetch(context.WithoutCancel(ctx))
 	k.mu.Lock()
 	if err == nil {
 		k.keys = keys
+		k.stale = k.now().Add(maxAge)
+	} else {
+		k.stale = k.now().Add(jwksRefreshEvery)
 	}
 	k.fetching = nil
 	k.mu.Unlock()
@@ -127,31 +154,31 @@ func (k *keySet) refresh(ctx context.Context) error {
 	return err
 }
 
-// fetch reads the JWKS. Keys of unknown types and encryption keys are skipped rather than failing
-// the whole set.
-func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+// fetch reads the JWKS and how long it may be used. Keys of unknown types and encryption keys are
+// skipped rather than failing the whole set.
+func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := k.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching keys: %w", err)
+		return nil, 0, fmt.Errorf("fetching keys: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("fetching keys: %w", err)
+		return nil, 0, fmt.Errorf("fetching keys: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching keys: HTTP %d", resp.StatusCode)
+		return nil, 0, fmt.Errorf("fetching keys: HTTP %d", resp.StatusCode)
 	}
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("fetching keys: malformed JWKS: %w", err)
+		return nil, 0, fmt.Errorf("fetching keys: malformed JWKS: %w", err)
 	}
 	var keys []jose.JSONWebKey
 	for _, raw := range set.Keys {
@@ -161,7 +188,24 @@ func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 		}
 		keys = append(keys, key)
 	}
-	return keys, nil
+	return keys, cacheMaxAge(resp.Header.Get("Cache-Control")), nil
+}
+
+// cacheMaxAge returns the max-age of a Cache-Control header (RFC 9111 §5.2.2.1) within
+// [jwksMinAge, jwksMaxAge]: jwksMinAge when there is none.
+func cacheMaxAge(header string) time.Duration {
+	for _, directive := range strings.Split(header, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(directive), "=")
+		if !strings.EqualFold(name, "max-age") {
+			continue
+		}
+		seconds, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64)
+		if err != nil || seconds < 0 {
+			break
+		}
+		return min(max(time.Duration(min(seconds, int64(jwksMaxAge/time.Second)))*time.Second, jwksMinAge), jwksMaxAge)
+	}
+	return jwksMinAge
 }
 
 var _ oidc.KeySet = (*keySet)(nil)

@@ -87,6 +87,7 @@ func TestKeySetWaitsForFetchInFlight(t *testing.T) {
 	raw, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "x"}).SignedString(key)
 
 	ks := newKeySet(op.Issuer+"/jwks", op.Client(), time.Now)
+	ks.stale = time.Now().Add(time.Hour) // keys fetched a moment ago
 	release := make(chan struct{})
 	ks.fetching = release // another verification's fetch is in flight
 	done := make(chan error)
@@ -100,5 +101,51 @@ func TestKeySetWaitsForFetchInFlight(t *testing.T) {
 	}
 	if n := len(op.Requests(oidctest.JWKS)); n != 0 {
 		t.Fatalf("%d fetches although one was in flight", n)
+	}
+}
+
+// A key the provider removed from its JWKS stops verifying once the keys are older than the
+// JWKS's Cache-Control allows: without a periodic refetch, it would verify until the app restarts.
+func TestRemovedKeyStopsVerifying(t *testing.T) {
+	clk := newClock()
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Now = clk.Now }})
+	h.op.SetClock(clk.Now)
+	h.login("/private") // keys fetched
+	kid, removed := h.op.SigningKey()
+	h.op.RotateKeys()
+	h.op.RotateKeys() // the first key is gone from the JWKS
+	h.op.SetIDTokenSigner(func(claims map[string]any) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
+		tok.Header["kid"] = kid
+		s, _ := tok.SignedString(removed)
+		return s
+	})
+	if page := jsonBody(t, newHarnessBrowser(h).login("/private")); page["sub"] != "alice" {
+		t.Fatalf("a key fetched a moment ago: %v", page)
+	}
+	clk.Add(jwksMinAge)
+	h.op.SetClock(clk.Now)
+	b := newHarnessBrowser(h)
+	resp := b.callback(b.authorize(b.toProvider("/private")))
+	if resp.StatusCode != http.StatusBadGateway || !errors.Is(h.errs.last(), ErrInvalidIDToken) {
+		t.Fatalf("a key removed from the JWKS, after its max-age: %d, %v", resp.StatusCode, h.errs.last())
+	}
+}
+
+func TestCacheMaxAge(t *testing.T) {
+	tests := map[string]time.Duration{
+		"":                                jwksMinAge,
+		"no-cache":                        jwksMinAge,
+		"max-age=60":                      jwksMinAge,
+		"public, max-age=3600":            time.Hour,
+		`max-age="7200", must-revalidate`: 2 * time.Hour,
+		"max-age=99999999999999999":       jwksMaxAge,
+		"max-age=-5":                      jwksMinAge,
+		"Max-Age=600":                     10 * time.Minute,
+	}
+	for header, want := range tests {
+		if got := cacheMaxAge(header); got != want {
+			t.Errorf("cacheMaxAge(%q) = %v, want %v", header, got, want)
+		}
 	}
 }

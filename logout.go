@@ -2,7 +2,6 @@ package parlogin
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,8 +11,13 @@ import (
 // methods and cross-origin requests (checked by [http.CrossOriginProtection] from Sec-Fetch-Site
 // and Origin), deletes the session, and sends the browser to the provider's end_session_endpoint
 // when it has one (OpenID Connect RP-Initiated Logout 1.0), with client_id, the ID token as
-// id_token_hint when Config.SaveTokens kept it, and Config.PostLogoutRedirectURL with a state.
+// id_token_hint when Config.SaveTokens kept it, and Config.PostLogoutRedirectURL (without a state:
+// there is nothing to check when the user comes back from signing out).
 // Without an end_session_endpoint it redirects to Config.PostLogoutRedirectURL, or "/".
+//
+// The session ends on every replica (see [Shared]), and a refresh in flight cannot bring it back.
+// When the session kept a refresh token and the provider has a revocation_endpoint, the refresh
+// token is revoked there (RFC 7009), so that a copy of it is worthless too.
 func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -40,6 +44,9 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if d != nil && d.RefreshToken != "" {
+		m.revoke(r.Context(), d.RefreshToken)
+	}
 	noStore(w)
 	http.Redirect(w, r, m.logoutURL(r.Context(), idToken), http.StatusSeeOther)
 }
@@ -62,8 +69,37 @@ func (m *Middleware) logoutURL(ctx context.Context, idToken string) string {
 	}
 	if m.cfg.PostLogoutRedirectURL != "" {
 		q.Set("post_logout_redirect_uri", m.cfg.PostLogoutRedirectURL)
-		q.Set("state", rand.Text())
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// revoke revokes refreshToken at the provider's revocation endpoint (RFC 7009 §2.1), which also
+// revokes the access tokens of its grant at most providers, authenticated with a client assertion.
+// A failure is logged, not reported: the session has ended in any case.
+func (m *Middleware) revoke(ctx context.Context, refreshToken string) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	defer cancel()
+	op, err := m.provider(ctx)
+	if err != nil || op.revocationURL == "" {
+		return
+	}
+	assertion, err := m.signer.assertion(op.revocationURL)
+	if err != nil {
+		m.cfg.Logger.WarnContext(ctx, "parlogin: signing client assertion", "error", err)
+		return
+	}
+	status, body, err := m.post(ctx, EndpointRevocation, op.revocationURL, url.Values{
+		"token":                 {refreshToken},
+		"token_type_hint":       {"refresh_token"},
+		"client_id":             {m.cfg.ClientID},
+		"client_assertion_type": {clientAssertionType},
+		"client_assertion":      {assertion},
+	})
+	if err == nil && status != http.StatusOK {
+		err = jsonOAuthError(EndpointRevocation, status, body)
+	}
+	if err != nil {
+		m.cfg.Logger.WarnContext(ctx, "parlogin: revoking the refresh token at logout failed", "error", err)
+	}
 }

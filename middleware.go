@@ -2,11 +2,13 @@ package parlogin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -29,6 +31,9 @@ type Middleware struct {
 	restarts  restarts
 	refreshes refreshGroup
 	origins   *http.CrossOriginProtection
+	// started is set once New has returned the Middleware: a discovery that fails afterwards is
+	// logged, as nobody else hears of it.
+	started atomic.Bool
 }
 
 // New validates c, reads the provider's discovery document and returns a ready Middleware. ctx
@@ -40,8 +45,11 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 		return nil, err
 	}
 	m := &Middleware{cfg: c, client: newHTTPClient(c.HTTPClient, c.Timeout), signer: newAssertionSigner(c)}
-	if _, err := m.provider(ctx); err != nil && !c.LazyDiscovery {
-		return nil, err
+	if _, err := m.provider(ctx); err != nil {
+		if !c.LazyDiscovery {
+			return nil, err
+		}
+		c.Logger.Warn("parlogin: discovery failed; retrying when a login needs it", "error", err)
 	}
 
 	scopes := []string{oidc.ScopeOpenID}
@@ -64,6 +72,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now, shared: m.shared}
 	m.restarts = restarts{name: c.SessionName + "-restart", secure: m.secure}
 	m.origins = http.NewCrossOriginProtection()
+	m.started.Store(true)
 	return m, nil
 }
 
@@ -200,6 +209,11 @@ func isNavigation(r *http.Request) bool {
 // fail reports err through the error handler.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	noStore(w)
+	if errors.Is(err, ErrUnauthenticated) {
+		// A 401 names the scheme that would get in (RFC 9110 §15.5.2): a script or API client is
+		// told that it needs a session, which a browser gets by navigating to the page.
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
 	if m.cfg.ErrorHandler != nil {
 		m.cfg.ErrorHandler(w, r, err)
 		return

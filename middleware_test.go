@@ -297,6 +297,9 @@ func TestRequireAnonymous(t *testing.T) {
 			if tc.want == http.StatusUnauthorized && !errors.Is(h.errs.last(), ErrUnauthenticated) {
 				t.Errorf("error handler got %v, want ErrUnauthenticated", h.errs.last())
 			}
+			if got := resp.Header.Get("WWW-Authenticate"); tc.want == http.StatusUnauthorized && got != "Bearer" {
+				t.Errorf("WWW-Authenticate = %q, want Bearer", got)
+			}
 		})
 	}
 }
@@ -507,6 +510,10 @@ func TestAuthParamsRejected(t *testing.T) {
 		{"response_mode fragment", url.Values{"response_mode": {"fragment"}}},
 		{"max_age not a number", url.Values{"max_age": {"soon"}}},
 		{"negative max_age", url.Values{"max_age": {"-1"}}},
+		{"max_age with a sign", url.Values{"max_age": {"+5"}}},
+		{"max_age with a leading zero", url.Values{"max_age": {"007"}}},
+		{"max_age with a space", url.Values{"max_age": {" 5"}}},
+		{"max_age too large", url.Values{"max_age": {"99999999999"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package parlogin
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -122,5 +123,66 @@ func TestLazyDiscovery(t *testing.T) {
 	clk.Add(discoveryRetry)
 	if page := jsonBody(t, other.login("/private")); page["sub"] != "alice" {
 		t.Fatalf("login after the provider came back: %v", page)
+	}
+}
+
+// A discovery started by a request whose browser goes away serves the requests that come after:
+// it runs on a context of its own, and a waiter's context bounds only its wait.
+func TestLazyDiscoveryOwnContext(t *testing.T) {
+	op := oidctest.NewServer()
+	defer op.Close()
+	gate := &gatedTransport{arrived: make(chan struct{}, 1), release: make(chan struct{})}
+	start, cancelStart := context.WithCancel(context.Background())
+	cancelStart() // New does not wait for the discovery
+	m, err := New(start, Config{Issuer: op.Issuer, ClientID: "c", ClientSecret: testSecret,
+		RedirectURL: "http://127.0.0.1/cb", Store: testStore(), LazyDiscovery: true,
+		HTTPClient: &http.Client{Transport: gate}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.arrived // New's discovery is in flight, held
+
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error)
+	go func() { _, err := m.provider(ctx); first <- err }()
+	cancel() // the first request's browser goes away
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the waiter whose context ended: %v", err)
+	}
+	close(gate.release)
+	if _, err := m.provider(context.Background()); err != nil {
+		t.Fatalf("a request after the first one's context ended: %v", err)
+	}
+}
+
+// gatedTransport holds every request until release is closed, and says when one arrives.
+type gatedTransport struct {
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	select {
+	case g.arrived <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.release:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// New without LazyDiscovery fails when discovery fails, and says only that.
+func TestNewDiscoveryFailureNotLogged(t *testing.T) {
+	var logs strings.Builder
+	_, err := New(context.Background(), Config{Issuer: "http://127.0.0.1:1", ClientID: "c", ClientSecret: testSecret,
+		RedirectURL: "http://127.0.0.1/cb", Store: testStore(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err == nil {
+		t.Fatal("New succeeded with no provider")
+	}
+	if strings.Contains(logs.String(), "retrying") {
+		t.Fatalf("New failed but logged %q", logs.String())
 	}
 }

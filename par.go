@@ -42,12 +42,25 @@ func (m *Middleware) extraParams(r *http.Request) (url.Values, error) {
 	default:
 		return nil, fmt.Errorf("%w: response_mode must be query or form_post", ErrAuthParam)
 	}
-	if v, ok := extra["max_age"]; ok {
-		if n, err := strconv.ParseInt(v[0], 10, 32); err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: max_age must be a non-negative integer", ErrAuthParam)
-		}
+	if v, ok := extra["max_age"]; ok && !isMaxAge(v[0]) {
+		return nil, fmt.Errorf("%w: max_age must be a number of seconds in decimal digits", ErrAuthParam)
 	}
 	return extra, nil
+}
+
+// isMaxAge reports whether s is a max_age as OpenID Connect Core §3.1.2.1 defines it: a
+// non-negative number of seconds, written in decimal digits only (no sign, no leading zero), and
+// small enough for every provider's integers.
+func isMaxAge(s string) bool {
+	if len(s) == 0 || len(s) > 9 || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // authorizationParams returns the parameters of the authorization request for a.

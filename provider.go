@@ -24,6 +24,7 @@ type provider struct {
 	tokenURL      string
 	userInfoURL   string
 	endSessionURL string
+	revocationURL string
 	// issParameter: the provider promises "iss" in authorization responses (RFC 9207).
 	issParameter bool
 	oauth2       oauth2.Config
@@ -36,6 +37,7 @@ type provider struct {
 type metadata struct {
 	PAREndpoint        string   `json:"pushed_authorization_request_endpoint"`
 	EndSessionEndpoint string   `json:"end_session_endpoint"`
+	RevocationEndpoint string   `json:"revocation_endpoint"`
 	IssParameter       bool     `json:"authorization_response_iss_parameter_supported"`
 	JWKSURI            string   `json:"jwks_uri"`
 	IDTokenAlgs        []string `json:"id_token_signing_alg_values_supported"`
@@ -45,9 +47,7 @@ type metadata struct {
 // go-oidc, which checks that it names the configured issuer.
 func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	c := m.cfg
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.client), c.Timeout)
-	defer cancel()
-	op, err := oidc.NewProvider(ctx, c.Issuer)
+	op, err := oidc.NewProvider(oidc.ClientContext(ctx, m.client), c.Issuer)
 	if err != nil {
 		return nil, &ProviderError{Endpoint: EndpointDiscovery, Err: err}
 	}
@@ -61,6 +61,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		tokenURL:      op.Endpoint().TokenURL,
 		userInfoURL:   op.UserInfoEndpoint(),
 		endSessionURL: meta.EndSessionEndpoint,
+		revocationURL: meta.RevocationEndpoint,
 		issParameter:  meta.IssParameter,
 	}
 	if p.parURL == "" {
@@ -100,31 +101,60 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	return p, nil
 }
 
-// lazyProvider holds the provider once discovered, for Config.LazyDiscovery: until then, each
-// caller that needs it retries discovery, at most once per discoveryRetry.
+// lazyProvider holds the provider once discovered, for Config.LazyDiscovery: until then, a
+// caller that needs it starts a discovery, at most once per discoveryRetry, which the callers
+// that come meanwhile wait for.
 type lazyProvider struct {
-	mu      sync.Mutex
-	p       *provider
-	lastTry time.Time
-	lastErr error
+	mu       sync.Mutex
+	p        *provider
+	inFlight chan struct{} // closed when the discovery in flight ends; nil when none is
+	lastTry  time.Time
+	lastErr  error
 }
 
-// provider returns the discovered provider, discovering it first if need be.
+// provider returns the discovered provider, discovering it first if need be. ctx bounds the wait,
+// not the discovery: a discovery serves every caller waiting for it, and one whose browser went
+// away must not fail the others.
 func (m *Middleware) provider(ctx context.Context) (*provider, error) {
 	l := &m.op
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.p != nil {
+		defer l.mu.Unlock()
 		return l.p, nil
 	}
-	now := m.cfg.Now()
-	if l.lastErr != nil && now.Sub(l.lastTry) < discoveryRetry {
-		return nil, l.lastErr
+	wait := l.inFlight
+	if wait == nil {
+		if l.lastErr != nil && m.cfg.Now().Sub(l.lastTry) < discoveryRetry {
+			defer l.mu.Unlock()
+			return nil, l.lastErr
+		}
+		wait = make(chan struct{})
+		l.inFlight = wait
+		go m.discoverOnce(wait)
 	}
-	l.p, l.lastErr = m.discover(ctx)
-	l.lastTry = now
-	if l.lastErr != nil {
-		m.cfg.Logger.Warn("parlogin: discovery failed; retrying when a login needs it", "error", l.lastErr)
+	l.mu.Unlock()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return nil, &ProviderError{Endpoint: EndpointDiscovery, Description: "waiting for discovery", Err: ctx.Err()}
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return l.p, l.lastErr
+}
+
+// discoverOnce runs one discovery on a context of its own, bounded by Config.Timeout, and closes
+// done once it has recorded the outcome.
+func (m *Middleware) discoverOnce(done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Timeout)
+	defer cancel()
+	p, err := m.discover(ctx)
+	l := &m.op
+	l.mu.Lock()
+	l.p, l.lastErr, l.lastTry, l.inFlight = p, err, m.cfg.Now(), nil
+	l.mu.Unlock()
+	close(done)
+	if err != nil && m.started.Load() {
+		m.cfg.Logger.Warn("parlogin: discovery failed; retrying when a login needs it", "error", err)
+	}
 }

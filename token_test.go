@@ -1,7 +1,9 @@
 package parlogin
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -100,5 +102,138 @@ func TestRefreshGroupPanic(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a refresh after a panicking one blocks")
+	}
+}
+
+// refreshHarness is a signed-in user with tokens in a server-side store, and a clock past the
+// access token's expiry: the next Token call refreshes.
+func refreshHarness(t *testing.T, opts ...func(*Config)) (*harness, *clock) {
+	t.Helper()
+	clk := newClock()
+	store := sessions.NewFilesystemStore(t.TempDir(), []byte(testSecret))
+	store.MaxLength(0)
+	h := newHarness(t, harnessOptions{config: func(c *Config) {
+		c.SaveTokens, c.Store, c.Now = true, store, clk.Now
+		c.Scopes = append(c.Scopes, "offline_access")
+		for _, o := range opts {
+			o(c)
+		}
+	}})
+	h.op.SetClock(clk.Now)
+	return h, clk
+}
+
+// The claims that came from UserInfo stay after a refresh, whose new ID token lacks them.
+func TestRefreshKeepsUserInfoClaims(t *testing.T) {
+	h, clk := refreshHarness(t)
+	h.op.SetIDTokenHook(func(c map[string]any) { delete(c, "email"); delete(c, "name") })
+	h.login("/private")
+	if me := jsonBody(t, h.api("/api/me")); me["email"] != "alice@example.com" {
+		t.Fatalf("before the refresh: %v", me)
+	}
+	clk.Add(2 * time.Hour)
+	if resp := h.navigate(http.MethodGet, "/token", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh = %d %s", resp.StatusCode, readBody(resp))
+	}
+	clk.Add(serverSideCacheTTL) // past the cached copy from before the refresh
+	if me := jsonBody(t, h.api("/api/me")); me["email"] != "alice@example.com" || me["name"] != "Alice Example" {
+		t.Fatalf("after the refresh: %v, want the claims from UserInfo", me)
+	}
+}
+
+// A refresh the provider refuses, or whose ID token is not the session's, ends the session; one
+// the provider cannot answer keeps it.
+func TestRefreshFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		setup      func(h *harness)
+		status     int
+		sessionEnd bool
+	}{
+		{"invalid_grant", func(h *harness) {
+			h.op.Inject(oidctest.Token, oidctest.Fault{Error: "invalid_grant", Status: http.StatusBadRequest})
+		}, http.StatusBadGateway, true},
+		{"id token for another subject", func(h *harness) {
+			h.op.SetIDTokenHook(func(c map[string]any) { c["sub"] = "mallory" })
+		}, http.StatusBadGateway, true},
+		{"id token from another issuer", func(h *harness) {
+			h.op.SetIDTokenHook(func(c map[string]any) { c["iss"] = "https://evil.example" })
+		}, http.StatusBadGateway, true},
+		{"provider down", func(h *harness) {
+			h.op.Inject(oidctest.Token, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "down"})
+		}, http.StatusBadGateway, false},
+		{"provider slow", func(h *harness) {
+			h.op.Inject(oidctest.Token, oidctest.Fault{Delay: time.Minute})
+		}, http.StatusGatewayTimeout, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, clk := refreshHarness(t, func(c *Config) { c.Timeout = time.Second })
+			h.login("/private")
+			clk.Add(2 * time.Hour)
+			tc.setup(h)
+			if resp := h.navigate(http.MethodGet, "/token", nil); resp.StatusCode != tc.status {
+				t.Fatalf("refresh = %d %s, want %d", resp.StatusCode, readBody(resp), tc.status)
+			}
+			h.op.ClearFaults()
+			h.op.SetIDTokenHook(nil)
+			me := h.api("/api/me")
+			if ended := me.StatusCode == http.StatusUnauthorized; ended != tc.sessionEnd {
+				t.Fatalf("after the failed refresh /api/me = %d; want the session ended: %v", me.StatusCode, tc.sessionEnd)
+			}
+			if !tc.sessionEnd {
+				if resp := h.navigate(http.MethodGet, "/token", nil); resp.StatusCode != http.StatusOK {
+					t.Fatalf("a refresh once the provider is back = %d %s", resp.StatusCode, readBody(resp))
+				}
+			}
+		})
+	}
+}
+
+// Two replicas sharing their state redeem one refresh token once, whether their refreshes overlap
+// or follow each other.
+func TestRefreshAcrossReplicas(t *testing.T) {
+	shared := newMemoryShared(time.Now)
+	h, clk := refreshHarness(t, func(c *Config) { c.Shared = shared })
+	h.login("/private")
+	other, err := New(context.Background(), h.auth.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Hour)
+	req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/token", nil)
+	for _, c := range h.jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	var wg sync.WaitGroup
+	tokens := make([]string, 4)
+	for i := range tokens {
+		replica := h.auth
+		if i%2 == 1 {
+			replica = other
+		}
+		wg.Go(func() {
+			tok, err := replica.Token(httptest.NewRecorder(), req.Clone(context.Background()))
+			if err != nil {
+				t.Errorf("replica %d: %v", i%2, err)
+				return
+			}
+			tokens[i] = tok.AccessToken
+		})
+	}
+	wg.Wait()
+	refreshes := 0
+	for _, r := range h.op.Requests(oidctest.Token) {
+		if r.Get("grant_type") == "refresh_token" {
+			refreshes++
+		}
+	}
+	if refreshes != 1 {
+		t.Fatalf("%d refreshes of one refresh token by two replicas, want 1", refreshes)
+	}
+	for _, tok := range tokens[1:] {
+		if tok != tokens[0] {
+			t.Fatalf("the replicas returned different tokens: %q", tokens)
+		}
 	}
 }
