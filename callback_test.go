@@ -492,3 +492,43 @@ func TestClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// A pending login's cookie is bound to its name, which carries its state: moved to another
+// state's name, it does not decode (the cookie codecs' MAC covers the name), so that one login's
+// nonce and PKCE verifier never serve another's authorization response.
+func TestPendingLoginBoundToState(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	first := flowCookies(h.toProvider("/private?tab=1"))[0]
+	toProvider := h.toProvider("/private?tab=2")
+	second := flowCookies(toProvider)[0]
+	h.setCookie(second.Name, first.Value)
+	resp := h.callback(h.authorize(toProvider))
+	if resp.StatusCode != http.StatusBadRequest || !errors.Is(h.errs.last(), ErrInvalidState) {
+		t.Fatalf("a pending login under another state's name: %d, %v; want ErrInvalidState", resp.StatusCode, h.errs.last())
+	}
+}
+
+// UserInfo's answer adds claims about the user, never protocol claims (iss, aud, exp, nonce…),
+// which the app would otherwise read as if the ID token had said them.
+func TestUserInfoProtocolClaimsDropped(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.op.Inject(oidctest.UserInfo, oidctest.Fault{Status: http.StatusOK,
+		Body: `{"sub":"alice","email":"alice@example.com","iss":"https://evil.example","aud":"other","exp":1,"nonce":"n","auth_time":5,"azp":"other"}`})
+	h.login("/private")
+	req, _ := http.NewRequest(http.MethodGet, h.app.URL, nil)
+	for _, c := range h.jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	var claims map[string]any
+	if err := mustUser(t, h.auth, req).Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims["email"] != "alice@example.com" {
+		t.Fatalf("claims %v lack UserInfo's email", claims)
+	}
+	for _, name := range protocolClaims {
+		if _, ok := claims[name]; ok {
+			t.Errorf("claims %v hold the protocol claim %s", claims, name)
+		}
+	}
+}
