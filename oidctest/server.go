@@ -70,7 +70,7 @@ type Server struct {
 	jtis          map[replayKey]time.Time // client assertion IDs seen, until when they are remembered
 	sweepAt       int                     // entry count that triggers the next sweep of expired state
 	faults        map[Endpoint]*Fault
-	requests      map[Endpoint][]url.Values
+	requests      map[Endpoint]*requestLog
 	idTokenHook   func(claims map[string]any)
 	idTokenSigner func(claims map[string]any) string
 	authzHook     func(params url.Values)
@@ -255,19 +255,6 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Unlock()
 }
 
-// Requests returns copies of the form parameters of every request received at e so far (PAR and
-// Token: the POST body; Authorization/EndSession/UserInfo: the query + form), oldest first, so that
-// tests can assert what a client sent. Rejected requests are recorded too.
-func (s *Server) Requests(e Endpoint) []url.Values {
-	s.lock()
-	defer s.mu.Unlock()
-	out := make([]url.Values, len(s.requests[e]))
-	for i, v := range s.requests[e] {
-		out[i] = cloneValues(v)
-	}
-	return out
-}
-
 // lock initialises the server's state on first use and locks s.mu.
 func (s *Server) lock() {
 	s.initOnce.Do(s.initState)
@@ -286,7 +273,7 @@ func (s *Server) initState() {
 	s.refreshTokens = make(map[string]*refreshToken)
 	s.jtis = make(map[replayKey]time.Time)
 	s.faults = make(map[Endpoint]*Fault)
-	s.requests = make(map[Endpoint][]url.Values)
+	s.requests = make(map[Endpoint]*requestLog)
 }
 
 // now reads the provider's clock. The clock is called without holding s.mu.
@@ -375,20 +362,6 @@ func readParams(w http.ResponseWriter, r *http.Request, e Endpoint) (url.Values,
 		params = url.Values{}
 	}
 	return params, err
-}
-
-func (s *Server) record(e Endpoint, params url.Values) {
-	s.lock()
-	s.requests[e] = append(s.requests[e], cloneValues(params))
-	s.mu.Unlock()
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }
 
 // allowMethods answers 405 and returns false unless r uses one of methods.
