@@ -312,7 +312,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if paramErr != nil {
 		status, desc := http.StatusBadRequest, "the request parameters are malformed"
-		if _, ok := errors.AsType[*http.MaxBytesError](paramErr); ok {
+		var tooLarge *http.MaxBytesError
+		if errors.As(paramErr, &tooLarge) {
 			status, desc = http.StatusRequestEntityTooLarge, "the request body is larger than 1 MB"
 		}
 		if frontChannel(e) {
