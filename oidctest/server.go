@@ -102,8 +102,18 @@ const (
 )
 
 const (
-	maxBodyBytes  = 1 << 20 // request body limit of every endpoint (PingOne: PAR under 1 MB)
-	clientTimeout = 10 * time.Second
+	maxBodyBytes = 1 << 20 // request body limit of every endpoint (PingOne: PAR under 1 MB)
+
+	// readHeaderTimeout protects the listener from clients that never send their headers. net/http
+	// also uses it as the deadline of the TLS handshake, which on a loaded CI machine (hundreds of
+	// concurrent logins on two cores) can take many seconds: 10 s failed 56 of 500 logins. A
+	// test provider on loopback has no slowloris to fear, so the bound is generous.
+	readHeaderTimeout = time.Minute
+
+	// clientTimeout bounds each request of the client that Client returns: far above a loopback
+	// round trip on a busy machine, yet a hung test still fails with a clear error well before
+	// the test binary's own timeout.
+	clientTimeout = 30 * time.Second
 )
 
 // NewServer starts and returns a Server serving plain HTTP on 127.0.0.1 that signs the default
@@ -163,7 +173,7 @@ func (s *Server) start(useTLS bool) {
 		ts.Listener.Close()
 		ts.Listener = ln
 	}
-	ts.Config.ReadHeaderTimeout = clientTimeout
+	ts.Config.ReadHeaderTimeout = readHeaderTimeout
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
@@ -233,7 +243,7 @@ func (s *Server) Close() {
 }
 
 // Client returns an HTTP client configured for requests to the server: it trusts the server's
-// certificate (after StartTLS) and has a 10 s timeout. It follows redirects like any
+// certificate (after StartTLS) and has a 30 s timeout. It follows redirects like any
 // [http.Client]; set CheckRedirect to step through a login.
 func (s *Server) Client() *http.Client {
 	s.lock()

@@ -138,8 +138,8 @@ func TestTLSServer(t *testing.T) {
 		t.Fatalf("URL %q, Issuer %q; want https://127.0.0.1:port for both", srv.URL, srv.Issuer)
 	}
 	c := srv.Client()
-	if c.Timeout != 10*time.Second {
-		t.Errorf("Client().Timeout = %v, want 10s", c.Timeout)
+	if c.Timeout != 30*time.Second {
+		t.Errorf("Client().Timeout = %v, want 30s", c.Timeout)
 	}
 	resp, err := c.Get(srv.Issuer + "/.well-known/openid-configuration")
 	if err != nil {
