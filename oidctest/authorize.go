@@ -30,6 +30,7 @@ type grant struct {
 	scope    string
 	authTime time.Time
 	acr      string
+	amr      []string
 	sid      string
 	revoked  bool // guarded by Server.mu
 }
@@ -181,18 +182,14 @@ func checkUsername(username string) string {
 
 // signIn issues a code for req to user u and sends it to the client.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req authorizationRequest, u User, now time.Time) {
-	acr := ""
-	if len(req.acrValues) > 0 {
-		acr = req.acrValues[0]
-	} else if v, ok := u.Claims["acr"].(string); ok {
-		acr = v
-	}
+	acr, amr := authenticationContext(u, req)
 	g := &grant{
 		clientID: req.clientID,
 		user:     u,
 		scope:    req.scope,
 		authTime: now,
 		acr:      acr,
+		amr:      amr,
 		sid:      randomToken(16),
 	}
 	code := randomToken(32)

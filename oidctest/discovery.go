@@ -46,7 +46,7 @@ func (s *Server) metadata() map[string]any {
 // claimsSupported lists the claims the provider can put in ID tokens and userinfo answers.
 func claimsSupported() []string {
 	return []string{
-		"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash",
+		"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
 		"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
 		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
 		"email", "email_verified",
