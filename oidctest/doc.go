@@ -14,10 +14,23 @@
 //	srv := oidctest.NewServer()
 //	defer srv.Close()
 //	client := srv.AddClient(oidctest.Client{
-//		RedirectURIs: []string{"http://127.0.0.1:8080/auth/callback"},
+//		RedirectURIs: []string{app.URL + "/auth/callback"},
 //	})
-//	// Configure the application with srv.Issuer, client.ID and client.Secret, then log in:
-//	// the default user "alice" is signed in without any page being shown.
+//	// Configure the application with srv.Issuer, client.ID and client.Secret, then:
+//	browser := srv.Login(t, app.URL+"/private", "bob")
+//	resp, err := browser.Get(app.URL + "/private") // signed in as bob
+//
+// # Logging in
+//
+// [Server.Login] makes the requests a browser makes to log in to the application (navigation
+// headers, redirects through the provider, the login form when [Server.LoginForm] is set, the
+// form_post page) and returns that browser's client, signed in as the subject it names. Parallel
+// tests can log different subjects in at once. The client keeps its provider session, so later
+// logins through it (a step-up, another application) sign the same user in again, with a new
+// authentication only when the request demands one (prompt=login, max_age, acr_values).
+//
+// Without Login, the authorization endpoint signs the default user ([Server.SetUser]) in at
+// once, or shows the login form.
 //
 // # Strictness
 //

@@ -67,6 +67,7 @@ type Server struct {
 	codes         map[string]*authCode
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken
+	sessions      map[string]*session     // by sid
 	jtis          map[replayKey]time.Time // client assertion IDs seen, until when they are remembered
 	sweepAt       int                     // entry count that triggers the next sweep of expired state
 	faults        map[Endpoint]*Fault
@@ -143,8 +144,9 @@ func NewUnstartedServer() *Server {
 // signing key. Like httptest, it panics if the server was already started or cannot listen on Addr.
 func (s *Server) Start() { s.start(false) }
 
-// StartTLS starts a server from NewUnstartedServer, serving HTTPS with a self-signed certificate
-// for 127.0.0.1, ::1, localhost and example.com. It panics like Start.
+// StartTLS starts a server from NewUnstartedServer, serving HTTPS with httptest's self-signed
+// certificate, valid for 127.0.0.1, ::1, example.com and *.example.com (not localhost). It panics
+// like Start.
 func (s *Server) StartTLS() { s.start(true) }
 
 func (s *Server) start(useTLS bool) {
@@ -281,6 +283,7 @@ func (s *Server) initState() {
 	s.codes = make(map[string]*authCode)
 	s.accessTokens = make(map[string]*accessToken)
 	s.refreshTokens = make(map[string]*refreshToken)
+	s.sessions = make(map[string]*session)
 	s.jtis = make(map[replayKey]time.Time)
 	s.faults = make(map[Endpoint]*Fault)
 	s.requests = make(map[Endpoint]*requestLog)
@@ -397,7 +400,7 @@ func (s *Server) allowMethods(w http.ResponseWriter, r *http.Request, e Endpoint
 // maybeSweepLocked drops expired state once the number of entries has doubled since the last
 // sweep, which keeps memory bounded at an amortised constant cost per entry. s.mu must be held.
 func (s *Server) maybeSweepLocked(now time.Time) {
-	n := len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.jtis)
+	n := s.entriesLocked()
 	if n < s.sweepAt {
 		return
 	}
@@ -426,13 +429,22 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 			delete(s.refreshTokens, k)
 		}
 	}
+	for k, sess := range s.sessions {
+		if now.After(sess.expires) {
+			delete(s.sessions, k)
+		}
+	}
 	for k, until := range s.jtis {
 		if now.After(until) {
 			delete(s.jtis, k)
 		}
 	}
-	n = len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.jtis)
-	s.sweepAt = max(2*n, 1024)
+	s.sweepAt = max(2*s.entriesLocked(), 1024)
+}
+
+// entriesLocked counts the entries that maybeSweepLocked bounds. s.mu must be held.
+func (s *Server) entriesLocked() int {
+	return len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
 }
 
 // checkFormPost checks what every back-channel POST must satisfy: a form body in which no

@@ -66,6 +66,15 @@ func defaultUser() User {
 	}
 }
 
+// userFor returns the user signed in for req without a login form: the subject of its Login
+// client, or the default user.
+func (s *Server) userFor(req authorizationRequest) User {
+	if req.browser != nil {
+		return s.userNamed(req.browser.subject)
+	}
+	return s.signedInUser()
+}
+
 // signedInUser returns the default user.
 func (s *Server) signedInUser() User {
 	s.lock()
