@@ -25,6 +25,8 @@ func (s *Server) metadata() map[string]any {
 		"userinfo_endpoint":                                u[UserInfo],
 		"jwks_uri":                                         u[JWKS],
 		"end_session_endpoint":                             u[EndSession],
+		"backchannel_logout_supported":                     true,
+		"backchannel_logout_session_supported":             true,
 		"pushed_authorization_request_endpoint":            u[PAR],
 		"require_pushed_authorization_requests":            true,
 		"authorization_response_iss_parameter_supported":   true,

@@ -7,7 +7,7 @@
 // with Pushed Authorization Requests (RFC 9126) authenticated by client_secret_jwt (RFC 7523
 // sections 2.2 and 3, OpenID Connect Core section 9), PKCE S256 (RFC 7636), the iss
 // authorization response parameter (RFC 9207), refresh tokens, request objects (RFC 9101)
-// signed with the client secret, userinfo and RP-initiated logout.
+// signed with the client secret, userinfo, RP-initiated logout and back-channel logout.
 //
 // A minimal test:
 //
@@ -60,10 +60,25 @@
 // and request objects are checked against it with 15 seconds of leeway. Tests move the clock
 // instead of sleeping.
 //
+// # Authentication context
+//
+// ID tokens carry auth_time, acr, amr and sid. By default the provider answers like one that
+// can perform any step-up: acr is the first of the request's acr_values and amr is ["pwd"].
+// [User.ACR] and [User.AMR] fix them, so that a test can make the provider answer a weaker
+// authentication than requested (RFC 9470).
+//
+// # Back-channel logout
+//
+// A client registered with a [Client.BackchannelLogoutURI] receives a logout token (OpenID
+// Connect Back-Channel Logout 1.0) when a user it signed in signs out at the end-session
+// endpoint with an id_token_hint; [Server.BackchannelLogout] sends one directly and reports the
+// application's answer. [Server.HTTPClient] sends them.
+//
 // # Faults and forged answers
 //
 // [Server.Inject] makes an endpoint answer an error, a raw status and body, or late. Hooks edit
 // what the provider sends: [Server.SetIDTokenHook] and [Server.SetIDTokenSigner] for ID tokens,
+// [Server.SetLogoutTokenHook] and [Server.SetLogoutTokenSigner] for logout tokens,
 // [Server.SetAuthorizationResponseHook] for authorization responses, [Server.EditMetadata] for
 // the discovery document, and [Server.RotateKeys] for key rotation.
 //

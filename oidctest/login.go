@@ -328,23 +328,3 @@ func parseForm(page []byte) (action string, fields url.Values, ok bool) {
 	}
 	return html.UnescapeString(string(m[1])), fields, true
 }
-
-var (
-	invisibleHTML = regexp.MustCompile(`(?is)<style\b.*?</style>|<script\b.*?</script>`)
-	htmlTag       = regexp.MustCompile(`(?s)<[^>]*>`)
-)
-
-// excerpt returns the start of a page as text, for an error message.
-func excerpt(page []byte) string {
-	const limit = 300
-	text := invisibleHTML.ReplaceAll(page, nil)
-	text = htmlTag.ReplaceAll(text, []byte(" "))
-	s := strings.Join(strings.Fields(html.UnescapeString(string(text))), " ")
-	if s == "" {
-		return "(empty body)"
-	}
-	if r := []rune(s); len(r) > limit {
-		s = string(r[:limit]) + "…"
-	}
-	return s
-}

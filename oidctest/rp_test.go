@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 //	GET /me          the ID token claims of the session, as JSON; without a session, a redirect to /login
 //	GET /login       pushes an authorization request (acr_values, max_age, prompt from the query) and redirects to the provider
 //	GET|POST /cb     redeems the code, starts a session (a cookie) and redirects to /me
+//	POST /backchannel  records the logout token (its registered BackchannelLogoutURI) and answers 200
 //
 // Failures are answered 500 with a description, never t.Fatal (handlers run on other goroutines).
 type rp struct {
@@ -36,10 +38,12 @@ type rp struct {
 
 	responseMode string
 
-	mu       sync.Mutex
-	pending  map[string]string        // PKCE verifier by state
-	sessions map[string]jwt.MapClaims // ID token claims by session cookie
-	seen     []seenRequest
+	mu           sync.Mutex
+	pending      map[string]string        // PKCE verifier by state
+	sessions     map[string]jwt.MapClaims // ID token claims by session cookie
+	seen         []seenRequest
+	idTokens     []string // every ID token received, oldest first
+	logoutTokens []string // every logout token received, oldest first
 }
 
 // seenRequest is what the rp recorded of a request.
@@ -71,7 +75,10 @@ func newRP(t *testing.T, srv *oidctest.Server, clock func() time.Time, o rpOptio
 		a.URL = u.Scheme + "://" + o.host + ":" + u.Port()
 	}
 	a.cookie = "rp-" + strings.ReplaceAll(a.ts.Listener.Addr().String(), ":", "-")
-	a.client = srv.AddClient(oidctest.Client{RedirectURIs: []string{a.URL + "/cb"}})
+	a.client = srv.AddClient(oidctest.Client{
+		RedirectURIs:         []string{a.URL + "/cb"},
+		BackchannelLogoutURI: a.URL + "/backchannel",
+	})
 	a.responseMode = o.responseMode
 	return a
 }
@@ -88,6 +95,10 @@ func (a *rp) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		err = a.login(w, r)
 	case "/cb":
 		err = a.callback(w, r)
+	case "/backchannel":
+		a.mu.Lock()
+		a.logoutTokens = append(a.logoutTokens, r.PostFormValue("logout_token"))
+		a.mu.Unlock()
 	default:
 		http.NotFound(w, r)
 		return
@@ -185,6 +196,7 @@ func (a *rp) callback(w http.ResponseWriter, r *http.Request) error {
 	id := randomString()
 	a.mu.Lock()
 	a.sessions[id] = claims
+	a.idTokens = append(a.idTokens, tokens.IDToken)
 	a.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: a.cookie, Value: id, Path: "/", HttpOnly: true})
 	http.Redirect(w, r, "/me", http.StatusSeeOther)
@@ -230,6 +242,13 @@ func (a *rp) requests(path string) []seenRequest {
 		}
 	}
 	return out
+}
+
+// received returns the ID tokens and the logout tokens the rp received so far.
+func (a *rp) received() (idTokens, logoutTokens []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.idTokens), slices.Clone(a.logoutTokens)
 }
 
 // claims fetches /me with c and returns the claims of its session there.

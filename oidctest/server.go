@@ -47,6 +47,11 @@ type Server struct {
 	EditMetadata func(metadata map[string]any)
 	// Now is the provider's clock; default time.Now. (Tests also change it at run time with SetClock.)
 	Now func() time.Time
+	// HTTPClient sends the requests the provider makes itself: logout tokens to the clients'
+	// back-channel logout URIs. Its redirect policy is ignored (redirects are not followed).
+	// Default: a client like [Server.Client], which after StartTLS trusts httptest's certificate
+	// and so httptest TLS applications; set it (e.g. to app.Client()) for other applications.
+	HTTPClient *http.Client
 
 	cfg config // written by start before serving, read-only afterwards
 
@@ -57,6 +62,7 @@ type Server struct {
 	mu            sync.Mutex // guards the fields below
 	started       bool
 	ts            *httptest.Server
+	httpClient    *http.Client // for back-channel logout; follows no redirect
 	clock         func() time.Time
 	keys          []signingKey // current key first, then the previous one
 	clients       map[string]Client
@@ -75,6 +81,9 @@ type Server struct {
 	idTokenHook   func(claims map[string]any)
 	idTokenSigner func(claims map[string]any) string
 	authzHook     func(params url.Values)
+
+	logoutTokenHook   func(claims map[string]any)
+	logoutTokenSigner func(claims map[string]any) string
 }
 
 // config is the part of a Server fixed at Start.
@@ -192,7 +201,20 @@ func (s *Server) start(useTLS bool) {
 
 	s.mu.Lock()
 	s.ts = ts
+	s.httpClient = backchannelClient(s.HTTPClient, ts)
 	s.mu.Unlock()
+}
+
+// backchannelClient returns a copy of c, or of a client like Client's, that follows no redirect:
+// a client must answer a logout token itself (a redirect usually means that its back-channel
+// route sits behind a login).
+func backchannelClient(c *http.Client, ts *httptest.Server) *http.Client {
+	if c == nil {
+		c = &http.Client{Timeout: clientTimeout, Transport: ts.Client().Transport}
+	}
+	out := *c
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &out
 }
 
 func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[string]any)) config {

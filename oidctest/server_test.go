@@ -40,6 +40,8 @@ func TestDiscovery(t *testing.T) {
 				"userinfo_endpoint":                                issuer + "/userinfo",
 				"jwks_uri":                                         issuer + "/jwks",
 				"end_session_endpoint":                             issuer + tc.endSession,
+				"backchannel_logout_supported":                     true,
+				"backchannel_logout_session_supported":             true,
 				"pushed_authorization_request_endpoint":            issuer + "/par",
 				"require_pushed_authorization_requests":            true,
 				"authorization_response_iss_parameter_supported":   true,
