@@ -56,23 +56,25 @@
 // # Time
 //
 // Expiry follows the provider's clock ([Server.Now], [Server.SetClock]): request_uris and codes
-// last 60 seconds, access and ID tokens one hour, and the exp, iat and nbf of client assertions
-// and request objects are checked against it with 15 seconds of leeway. Tests move the clock
-// instead of sleeping.
+// last 60 seconds, access and ID tokens one hour, logout tokens two minutes, provider sessions 24
+// hours after their last sign-in, and the exp, iat and nbf of client assertions and request
+// objects are checked against it with 15 seconds of leeway. Tests move the clock instead of
+// sleeping.
 //
 // # Authentication context
 //
-// ID tokens carry auth_time, acr, amr and sid. By default the provider answers like one that
-// can perform any step-up: acr is the first of the request's acr_values and amr is ["pwd"].
-// [User.ACR] and [User.AMR] fix them, so that a test can make the provider answer a weaker
-// authentication than requested (RFC 9470).
+// ID tokens carry auth_time, acr, amr and sid (the provider session). By default the provider
+// answers like one that can perform any step-up: acr is the first of the request's acr_values,
+// amr is ["pwd"], and auth_time is the time of the sign-in. [User.ACR] and [User.AMR] fix them,
+// so that a test can make the provider answer a weaker authentication than requested (RFC 9470).
 //
 // # Back-channel logout
 //
 // A client registered with a [Client.BackchannelLogoutURI] receives a logout token (OpenID
 // Connect Back-Channel Logout 1.0) when a user it signed in signs out at the end-session
-// endpoint with an id_token_hint; [Server.BackchannelLogout] sends one directly and reports the
-// application's answer. [Server.HTTPClient] sends them.
+// endpoint with an id_token_hint naming that session; [Server.BackchannelLogout] sends one
+// directly and reports the application's answer, so that a test can check that the application
+// ends its session. [Server.HTTPClient] sends them.
 //
 // # Faults and forged answers
 //
