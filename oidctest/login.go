@@ -40,9 +40,9 @@ const maxLoginPages = 4
 // user. subject is signed in like a username typed in the form: as registered with AddUser or
 // SetUser, or as a user generated for that name.
 //
-// Login fails the test, from the goroutine running it, with the URL, status and an excerpt of
-// the page, unless the navigation signed in at this provider and ended on a 2xx page of the
-// application.
+// Login fails the test with the URL, status and an excerpt of the page unless the navigation
+// signed in at this provider and ended on a 2xx page of the application. Like t.Fatal, it must
+// be called from the goroutine running the test.
 //
 // The returned client goes on behaving like that browser. Requests without a Sec-Fetch-Mode
 // header are sent as navigations. It keeps its provider session as a browser keeps the
@@ -69,14 +69,18 @@ func (s *Server) Login(t testing.TB, target, subject string) *http.Client {
 //
 // Otherwise base is any client that reaches the application and this server: app.Client() for
 // an httptest TLS application and a plain HTTP provider, or a client whose transport resolves
-// the application's host name. The returned client is a copy of base (Timeout, CheckRedirect)
-// whose transport wraps base's, and whose jar is base's, or a new one when base has none.
+// the application's host name; nil means [Server.Client]. The returned client is a copy of base
+// (Timeout, CheckRedirect) whose transport wraps base's, and whose jar is base's, or a new one
+// when base has none.
 //
 // Either way, Login follows every redirect itself, whatever base.CheckRedirect says.
 func (s *Server) LoginWith(t testing.TB, base *http.Client, target, subject string) *http.Client {
 	t.Helper()
 	if problem := checkUsername(subject); problem != "" {
 		t.Fatalf("oidctest: Login as %q: %s", subject, problem)
+	}
+	if base == nil {
+		base = s.Client()
 	}
 	client := base
 	n, ok := base.Transport.(*navigator)

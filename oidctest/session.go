@@ -24,9 +24,9 @@ type session struct {
 	expires  time.Time
 }
 
-// authenticate signs u in for req and returns the grant of the sign-in. It reuses the session of
-// req's browser when that session is u's, has not expired and req does not demand a new
-// authentication; otherwise u authenticates anew, in a new session or in the browser's.
+// authenticate signs u in for req and returns the grant of the sign-in: in the session of req's
+// browser when that session is u's and has not expired, keeping its authentication unless req
+// demands a new one; otherwise in a new session, after a new authentication.
 func (s *Server) authenticate(req authorizationRequest, u User, now time.Time) *grant {
 	s.lock()
 	defer s.mu.Unlock()
