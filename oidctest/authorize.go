@@ -28,10 +28,11 @@ type grant struct {
 	clientID string
 	user     User
 	scope    string
-	authTime time.Time
+	authTime time.Time // of the authentication (auth_time), which may precede the sign-in
 	acr      string
-	sid      string
-	revoked  bool // guarded by Server.mu
+	amr      []string
+	sid      string // of the provider session
+	revoked  bool   // guarded by Server.mu
 }
 
 // authCode is an authorization code, single use.
@@ -101,11 +102,14 @@ func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, par
 		s.rejectAuthorization(w, r, req, fault.Error, fault.ErrorDescription)
 		return
 	}
-	if !s.cfg.loginForm {
-		s.signIn(w, r, req, s.signedInUser(), now)
+	switch {
+	case !s.cfg.loginForm:
+		s.signIn(w, r, req, s.userFor(req), now)
 		return
-	}
-	if slices.Contains(req.prompt, "none") {
+	case s.canSignInSilently(req, now):
+		s.signIn(w, r, req, s.userNamed(req.browser.subject), now)
+		return
+	case slices.Contains(req.prompt, "none"):
 		s.rejectAuthorization(w, r, req, "login_required", "prompt is none but the user must sign in")
 		return
 	}
@@ -181,20 +185,7 @@ func checkUsername(username string) string {
 
 // signIn issues a code for req to user u and sends it to the client.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req authorizationRequest, u User, now time.Time) {
-	acr := ""
-	if len(req.acrValues) > 0 {
-		acr = req.acrValues[0]
-	} else if v, ok := u.Claims["acr"].(string); ok {
-		acr = v
-	}
-	g := &grant{
-		clientID: req.clientID,
-		user:     u,
-		scope:    req.scope,
-		authTime: now,
-		acr:      acr,
-		sid:      randomToken(16),
-	}
+	g := s.authenticate(req, u, now)
 	code := randomToken(32)
 	s.lock()
 	s.codes[code] = &authCode{

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,6 +78,9 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 				"name":           "Alice Example",
 				"email":          "alice@example.com",
 				"email_verified": true,
+			}
+			if amr, _ := claims["amr"].([]any); len(amr) != 1 || amr[0] != "pwd" {
+				t.Errorf("ID token amr %v, want [pwd]", claims["amr"])
 			}
 			for k, v := range want {
 				if claims[k] != v {
@@ -307,35 +311,44 @@ func TestAuthorizationResponseHook(t *testing.T) {
 	}
 }
 
-func TestACR(t *testing.T) {
+func TestAuthenticationContext(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct {
 		name      string
 		acrValues string
-		userACR   any
-		want      any
+		user      oidctest.User
+		wantACR   any
+		wantAMR   []any
 	}{
-		{"acr_values", "urn:acr:mfa urn:acr:pwd", nil, "urn:acr:mfa"},
-		{"acr_values win over the user's acr", "urn:acr:mfa", "urn:acr:user", "urn:acr:mfa"},
-		{"user's acr", "", "urn:acr:user", "urn:acr:user"},
-		{"none", "", nil, nil},
+		{name: "acr_values: the first is asserted", acrValues: "urn:acr:mfa urn:acr:pwd", wantACR: "urn:acr:mfa", wantAMR: []any{"pwd"}},
+		{name: "fixed ACR below the requested one", acrValues: "urn:acr:mfa", user: oidctest.User{ACR: "urn:acr:pwd"}, wantACR: "urn:acr:pwd", wantAMR: []any{"pwd"}},
+		{name: "fixed ACR without acr_values", user: oidctest.User{ACR: "urn:acr:pwd"}, wantACR: "urn:acr:pwd", wantAMR: []any{"pwd"}},
+		{name: "fixed AMR", acrValues: "urn:acr:mfa", user: oidctest.User{AMR: []string{"pwd", "otp", "mfa"}}, wantACR: "urn:acr:mfa", wantAMR: []any{"pwd", "otp", "mfa"}},
+		{name: "acr_values win over Claims[acr]", acrValues: "urn:acr:mfa", user: oidctest.User{Claims: map[string]any{"acr": "urn:acr:user"}}, wantACR: "urn:acr:mfa", wantAMR: []any{"pwd"}},
+		{name: "Claims[acr] without acr_values", user: oidctest.User{Claims: map[string]any{"acr": "urn:acr:user", "amr": []string{"ignored"}}}, wantACR: "urn:acr:user", wantAMR: []any{"pwd"}},
+		{name: "nothing requested", wantACR: nil, wantAMR: []any{"pwd"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := e.with(t)
-			u := oidctest.User{Subject: "alice", Claims: map[string]any{}}
-			if tc.userACR != nil {
-				u.Claims["acr"] = tc.userACR
-			}
-			e.srv.SetUser(u)
+			tc.user.Subject = "alice"
+			e.srv.SetUser(tc.user)
+			signedIn := e.clock.Now()
 			code, _, verifier := e.code(e.client, func(p url.Values) {
 				if tc.acrValues != "" {
 					p.Set("acr_values", tc.acrValues)
 				}
 			})
+			e.clock.Advance(30 * time.Second) // the code is redeemed after the sign-in
 			claims, _ := e.verifyIDToken(e.exchange(e.client, code, verifier)["id_token"].(string))
-			if claims["acr"] != tc.want {
-				t.Errorf("acr %v, want %v", claims["acr"], tc.want)
+			if claims["acr"] != tc.wantACR {
+				t.Errorf("acr %v, want %v", claims["acr"], tc.wantACR)
+			}
+			if !reflect.DeepEqual(claims["amr"], tc.wantAMR) {
+				t.Errorf("amr %v, want %v", claims["amr"], tc.wantAMR)
+			}
+			if claims["auth_time"] != float64(signedIn.Unix()) || claims["iat"] != float64(signedIn.Unix()+30) {
+				t.Errorf("auth_time %v and iat %v, want the sign-in time %d and the token time %d", claims["auth_time"], claims["iat"], signedIn.Unix(), signedIn.Unix()+30)
 			}
 		})
 	}

@@ -14,6 +14,10 @@ type Client struct {
 	// RedirectURIs is the exact-match list of redirect URIs; at least one is needed to authorize.
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string // exact-match list for RP-initiated logout
+	// BackchannelLogoutURI, when set, receives logout tokens (OpenID Connect Back-Channel Logout
+	// 1.0) when a user of the client signs out at the end-session endpoint, and from
+	// [Server.BackchannelLogout].
+	BackchannelLogoutURI string
 	// AuthAlg, when set, is the only alg accepted for this client's assertions and request objects
 	// ("HS256", "HS384", "HS512"); when empty, all three are accepted.
 	AuthAlg string

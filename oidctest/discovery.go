@@ -25,6 +25,8 @@ func (s *Server) metadata() map[string]any {
 		"userinfo_endpoint":                                u[UserInfo],
 		"jwks_uri":                                         u[JWKS],
 		"end_session_endpoint":                             u[EndSession],
+		"backchannel_logout_supported":                     true,
+		"backchannel_logout_session_supported":             true,
 		"pushed_authorization_request_endpoint":            u[PAR],
 		"require_pushed_authorization_requests":            true,
 		"authorization_response_iss_parameter_supported":   true,
@@ -46,7 +48,7 @@ func (s *Server) metadata() map[string]any {
 // claimsSupported lists the claims the provider can put in ID tokens and userinfo answers.
 func claimsSupported() []string {
 	return []string{
-		"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash",
+		"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
 		"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
 		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
 		"email", "email_verified",

@@ -7,17 +7,30 @@
 // with Pushed Authorization Requests (RFC 9126) authenticated by client_secret_jwt (RFC 7523
 // sections 2.2 and 3, OpenID Connect Core section 9), PKCE S256 (RFC 7636), the iss
 // authorization response parameter (RFC 9207), refresh tokens, request objects (RFC 9101)
-// signed with the client secret, userinfo and RP-initiated logout.
+// signed with the client secret, userinfo, RP-initiated logout and back-channel logout.
 //
 // A minimal test:
 //
 //	srv := oidctest.NewServer()
 //	defer srv.Close()
 //	client := srv.AddClient(oidctest.Client{
-//		RedirectURIs: []string{"http://127.0.0.1:8080/auth/callback"},
+//		RedirectURIs: []string{app.URL + "/auth/callback"},
 //	})
-//	// Configure the application with srv.Issuer, client.ID and client.Secret, then log in:
-//	// the default user "alice" is signed in without any page being shown.
+//	// Configure the application with srv.Issuer, client.ID and client.Secret, then:
+//	browser := srv.Login(t, app.URL+"/private", "bob")
+//	resp, err := browser.Get(app.URL + "/private") // signed in as bob
+//
+// # Logging in
+//
+// [Server.Login] makes the requests a browser makes to log in to the application (navigation
+// headers, redirects through the provider, the login form when [Server.LoginForm] is set, the
+// form_post page) and returns that browser's client, signed in as the subject it names. Parallel
+// tests can log different subjects in at once. The client keeps its provider session, so later
+// logins through it (a step-up, another application) sign the same user in again, with a new
+// authentication only when the request demands one (prompt=login, max_age, acr_values).
+//
+// Without Login, the authorization endpoint signs the default user ([Server.SetUser]) in at
+// once, or shows the login form.
 //
 // # Strictness
 //
@@ -43,14 +56,31 @@
 // # Time
 //
 // Expiry follows the provider's clock ([Server.Now], [Server.SetClock]): request_uris and codes
-// last 60 seconds, access and ID tokens one hour, and the exp, iat and nbf of client assertions
-// and request objects are checked against it with 15 seconds of leeway. Tests move the clock
-// instead of sleeping.
+// last 60 seconds, access and ID tokens one hour, logout tokens two minutes, provider sessions 24
+// hours after their last sign-in, and the exp, iat and nbf of client assertions and request
+// objects are checked against it with 15 seconds of leeway. Tests move the clock instead of
+// sleeping.
+//
+// # Authentication context
+//
+// ID tokens carry auth_time, acr, amr and sid (the provider session). By default the provider
+// answers like one that can perform any step-up: acr is the first of the request's acr_values,
+// amr is ["pwd"], and auth_time is the time of the sign-in. [User.ACR] and [User.AMR] fix them,
+// so that a test can make the provider answer a weaker authentication than requested (RFC 9470).
+//
+// # Back-channel logout
+//
+// A client registered with a [Client.BackchannelLogoutURI] receives a logout token (OpenID
+// Connect Back-Channel Logout 1.0) when a user it signed in signs out at the end-session
+// endpoint with an id_token_hint naming that session; [Server.BackchannelLogout] sends one
+// directly and reports the application's answer, so that a test can check that the application
+// ends its session. [Server.HTTPClient] sends them.
 //
 // # Faults and forged answers
 //
 // [Server.Inject] makes an endpoint answer an error, a raw status and body, or late. Hooks edit
 // what the provider sends: [Server.SetIDTokenHook] and [Server.SetIDTokenSigner] for ID tokens,
+// [Server.SetLogoutTokenHook] and [Server.SetLogoutTokenSigner] for logout tokens,
 // [Server.SetAuthorizationResponseHook] for authorization responses, [Server.EditMetadata] for
 // the discovery document, and [Server.RotateKeys] for key rotation.
 //

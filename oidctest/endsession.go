@@ -8,7 +8,9 @@ import (
 )
 
 // handleEndSession serves RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). It
-// redirects to a registered post_logout_redirect_uri, or shows a "Signed out" page.
+// redirects to a registered post_logout_redirect_uri, or shows a "Signed out" page. When
+// id_token_hint names a session the provider knows (its sid), that session ends, and the clients
+// it signed in to get a logout token (OpenID Connect Back-Channel Logout 1.0) first.
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, params url.Values) {
 	if !s.allowMethods(w, r, EndSession, http.MethodGet, http.MethodPost) {
 		return
@@ -18,20 +20,22 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, params
 		return
 	}
 	clientID := params.Get("client_id")
-	if hint := params.Get("id_token_hint"); hint != "" {
-		aud, err := s.idTokenHintClient(hint)
-		if err != nil {
+	var hint idTokenHint
+	if raw := params.Get("id_token_hint"); raw != "" {
+		var err error
+		if hint, err = s.parseIDTokenHint(raw); err != nil {
 			s.errorPage(w, http.StatusBadRequest, "invalid_request", "id_token_hint "+err.Error())
 			return
 		}
-		if clientID != "" && clientID != aud {
+		if clientID != "" && clientID != hint.clientID {
 			s.errorPage(w, http.StatusBadRequest, "invalid_request", "client_id does not match the audience of id_token_hint")
 			return
 		}
-		clientID = aud
+		clientID = hint.clientID
 	}
 	redirect := params.Get("post_logout_redirect_uri")
 	if redirect == "" {
+		s.endSession(r.Context(), hint.subject, hint.sid, s.now())
 		s.signedOutPage(w)
 		return
 	}
@@ -58,32 +62,48 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, params
 		q.Set("state", state)
 		u.RawQuery = q.Encode()
 	}
+	s.endSession(r.Context(), hint.subject, hint.sid, s.now())
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-// idTokenHintClient verifies an ID token this provider issued, expired or not, and returns the
-// client it was issued to.
-func (s *Server) idTokenHintClient(hint string) (string, error) {
-	t, err := parseJWS(hint)
+// idTokenHint is what the provider uses of an id_token_hint.
+type idTokenHint struct {
+	clientID     string
+	subject, sid string // "" when absent
+}
+
+// parseIDTokenHint verifies an ID token this provider issued, expired or not, and returns the
+// client it was issued to, its subject and its session.
+func (s *Server) parseIDTokenHint(raw string) (idTokenHint, error) {
+	t, err := parseJWS(raw)
 	if err != nil {
-		return "", err
+		return idTokenHint{}, err
 	}
 	if err := verifyRS256(t, s.verificationKeys()); err != nil {
-		return "", err
+		return idTokenHint{}, err
 	}
 	if iss, err := stringClaim(t.claims, "iss"); err != nil || iss != s.cfg.issuer {
-		return "", errors.New("was not issued by this provider")
+		return idTokenHint{}, errors.New("was not issued by this provider")
 	}
 	aud, err := audienceClaim(t.claims)
 	if err != nil {
-		return "", err
+		return idTokenHint{}, err
+	}
+	var h idTokenHint
+	if h.subject, err = stringClaim(t.claims, "sub"); err != nil {
+		return idTokenHint{}, err
+	}
+	if h.sid, err = stringClaim(t.claims, "sid"); err != nil {
+		return idTokenHint{}, err
 	}
 	if len(aud) == 1 {
-		return aud[0], nil
+		h.clientID = aud[0]
+		return h, nil
 	}
 	if azp, err := stringClaim(t.claims, "azp"); err == nil && slices.Contains(aud, azp) {
-		return azp, nil
+		h.clientID = azp
+		return h, nil
 	}
-	return "", errors.New("does not name one client in aud (or azp)")
+	return idTokenHint{}, errors.New("does not name one client in aud (or azp)")
 }

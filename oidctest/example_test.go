@@ -1,22 +1,77 @@
 package oidctest_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/sessions"
+	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
-// A test registers a client, reads the discovery document and pushes an authorization request
-// authenticated with client_secret_jwt, then checks what the provider received.
+// A test of an application protected by parlogin: start the provider, register the application
+// as a client, log a user in with Login, then call a protected page as that user.
 func Example() {
+	var t testing.TB = exampleT{} // in a test, the test's *testing.T
+
+	srv := oidctest.NewServer()
+	defer srv.Close()
+
+	// The application under test.
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	client := srv.AddClient(oidctest.Client{RedirectURIs: []string{app.URL + "/auth/callback"}})
+	auth, err := parlogin.New(context.Background(), parlogin.Config{
+		Issuer:       srv.Issuer,
+		ClientID:     client.ID,
+		ClientSecret: client.Secret,
+		RedirectURL:  app.URL + "/auth/callback",
+		Store:        sessions.NewCookieStore(hashKey, blockKey),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.HandleFunc("GET /auth/callback", auth.Callback)
+	mux.Handle("GET /private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, _ := parlogin.FromContext(r.Context())
+		fmt.Fprintf(w, "hello, %s", user.Subject)
+	})))
+
+	browser := srv.Login(t, app.URL+"/private", "bob")
+	resp, err := browser.Get(app.URL + "/private")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.Status, string(body))
+	// Output: 200 OK hello, bob
+}
+
+// exampleT stands in for the *testing.T that examples lack: a failure panics, which fails the
+// example with its message.
+type exampleT struct{ testing.TB }
+
+func (exampleT) Helper()                           {}
+func (exampleT) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
+func (exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+// A test of a client at the protocol level: it reads the discovery document and pushes an
+// authorization request authenticated with client_secret_jwt, then checks what the provider
+// received.
+func Example_pushedAuthorizationRequest() {
 	srv := oidctest.NewServer()
 	defer srv.Close()
 	client := srv.AddClient(oidctest.Client{

@@ -2,11 +2,14 @@ package oidctest
 
 import (
 	"bytes"
+	"html"
 	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 )
 
 // pages are the HTML pages of the provider: self-contained, no external assets, and escaped
@@ -154,4 +157,24 @@ func writePage(w http.ResponseWriter, status int, page string, data any, extraCS
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+var (
+	invisibleHTML = regexp.MustCompile(`(?is)<style\b.*?</style>|<script\b.*?</script>`)
+	htmlTag       = regexp.MustCompile(`(?s)<[^>]*>`)
+)
+
+// excerpt returns the start of a page (HTML or not) as text, for an error message.
+func excerpt(page []byte) string {
+	const limit = 300
+	text := invisibleHTML.ReplaceAll(page, nil)
+	text = htmlTag.ReplaceAll(text, []byte(" "))
+	s := strings.Join(strings.Fields(html.UnescapeString(string(text))), " ")
+	if s == "" {
+		return "(empty body)"
+	}
+	if r := []rune(s); len(r) > limit {
+		s = string(r[:limit]) + "…"
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package oidctest
 import (
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -12,7 +13,8 @@ const idTokenLifetime = time.Hour
 
 // SetIDTokenHook sets a function that edits the claims of every ID token before it is signed
 // (wrong iss/aud/nonce, expired exp, extra audiences, missing at_hash …). nil removes it.
-// The times exp, iat and auth_time are int64 Unix seconds; aud is the client ID as a string.
+// The times exp, iat and auth_time are int64 Unix seconds; aud is the client ID as a string;
+// amr is a []string.
 // The hook is called without holding any lock of the server.
 func (s *Server) SetIDTokenHook(hook func(claims map[string]any)) {
 	s.lock()
@@ -38,6 +40,7 @@ func (s *Server) idToken(g *grant, scope, nonce, accessToken string, now time.Ti
 	claims["exp"] = now.Add(idTokenLifetime).Unix()
 	claims["iat"] = now.Unix()
 	claims["auth_time"] = g.authTime.Unix()
+	claims["amr"] = slices.Clone(g.amr)
 	claims["sid"] = g.sid
 	claims["at_hash"] = atHash(accessToken)
 	if nonce != "" {

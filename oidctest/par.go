@@ -27,6 +27,8 @@ type authorizationRequest struct {
 	responseMode  string // "query" or "form_post"
 	prompt        []string
 	acrValues     []string
+	maxAge        int64    // seconds; -1 when absent
+	browser       *browser // the Login client that took the request to the authorization endpoint
 }
 
 // pushedRequest is an authorization request stored by the PAR endpoint until it is used.
@@ -164,6 +166,7 @@ func parseAuthorizationRequest(c Client, p url.Values) (authorizationRequest, *o
 		nonce:         p.Get("nonce"),
 		codeChallenge: p.Get("code_challenge"),
 		acrValues:     strings.Fields(p.Get("acr_values")),
+		maxAge:        -1,
 	}
 	switch rt := p.Get("response_type"); rt {
 	case "code":
@@ -201,8 +204,11 @@ func parseAuthorizationRequest(c Client, p url.Values) (authorizationRequest, *o
 	default:
 		return req, invalidRequest("response_mode must be query or form_post")
 	}
-	if p.Has("max_age") && !isDigits(p.Get("max_age")) {
-		return req, invalidRequest("max_age must be a non-negative integer")
+	if p.Has("max_age") {
+		if !isDigits(p.Get("max_age")) {
+			return req, invalidRequest("max_age must be a non-negative integer")
+		}
+		req.maxAge, _ = strconv.ParseInt(p.Get("max_age"), 10, 64)
 	}
 	if p.Has("prompt") {
 		req.prompt = strings.Fields(p.Get("prompt"))

@@ -47,6 +47,11 @@ type Server struct {
 	EditMetadata func(metadata map[string]any)
 	// Now is the provider's clock; default time.Now. (Tests also change it at run time with SetClock.)
 	Now func() time.Time
+	// HTTPClient sends the requests the provider makes itself: logout tokens to the clients'
+	// back-channel logout URIs. Its redirect policy is ignored (redirects are not followed).
+	// Default: a client like [Server.Client], which after StartTLS trusts httptest's certificate
+	// and so httptest TLS applications; set it (e.g. to app.Client()) for other applications.
+	HTTPClient *http.Client
 
 	cfg config // written by start before serving, read-only afterwards
 
@@ -57,6 +62,7 @@ type Server struct {
 	mu            sync.Mutex // guards the fields below
 	started       bool
 	ts            *httptest.Server
+	httpClient    *http.Client // for back-channel logout; follows no redirect
 	clock         func() time.Time
 	keys          []signingKey // current key first, then the previous one
 	clients       map[string]Client
@@ -67,13 +73,17 @@ type Server struct {
 	codes         map[string]*authCode
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken
+	sessions      map[string]*session     // by sid
 	jtis          map[replayKey]time.Time // client assertion IDs seen, until when they are remembered
 	sweepAt       int                     // entry count that triggers the next sweep of expired state
 	faults        map[Endpoint]*Fault
-	requests      map[Endpoint][]url.Values
+	requests      map[Endpoint]*requestLog
 	idTokenHook   func(claims map[string]any)
 	idTokenSigner func(claims map[string]any) string
 	authzHook     func(params url.Values)
+
+	logoutTokenHook   func(claims map[string]any)
+	logoutTokenSigner func(claims map[string]any) string
 }
 
 // config is the part of a Server fixed at Start.
@@ -102,8 +112,18 @@ const (
 )
 
 const (
-	maxBodyBytes  = 1 << 20 // request body limit of every endpoint (PingOne: PAR under 1 MB)
-	clientTimeout = 10 * time.Second
+	maxBodyBytes = 1 << 20 // request body limit of every endpoint (PingOne: PAR under 1 MB)
+
+	// readHeaderTimeout protects the listener from clients that never send their headers. net/http
+	// also uses it as the deadline of the TLS handshake, which on a loaded CI machine (hundreds of
+	// concurrent logins on two cores) can take many seconds: 10 s failed 56 of 500 logins. A
+	// test provider on loopback has no slowloris to fear, so the bound is generous.
+	readHeaderTimeout = time.Minute
+
+	// clientTimeout bounds each request of the client that Client returns: far above a loopback
+	// round trip on a busy machine, yet a hung test still fails with a clear error well before
+	// the test binary's own timeout.
+	clientTimeout = 30 * time.Second
 )
 
 // NewServer starts and returns a Server serving plain HTTP on 127.0.0.1 that signs the default
@@ -133,8 +153,9 @@ func NewUnstartedServer() *Server {
 // signing key. Like httptest, it panics if the server was already started or cannot listen on Addr.
 func (s *Server) Start() { s.start(false) }
 
-// StartTLS starts a server from NewUnstartedServer, serving HTTPS with a self-signed certificate
-// for 127.0.0.1, ::1, localhost and example.com. It panics like Start.
+// StartTLS starts a server from NewUnstartedServer, serving HTTPS with httptest's self-signed
+// certificate, valid for 127.0.0.1, ::1, example.com and *.example.com (not localhost). It panics
+// like Start.
 func (s *Server) StartTLS() { s.start(true) }
 
 func (s *Server) start(useTLS bool) {
@@ -163,7 +184,7 @@ func (s *Server) start(useTLS bool) {
 		ts.Listener.Close()
 		ts.Listener = ln
 	}
-	ts.Config.ReadHeaderTimeout = clientTimeout
+	ts.Config.ReadHeaderTimeout = readHeaderTimeout
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
@@ -180,7 +201,20 @@ func (s *Server) start(useTLS bool) {
 
 	s.mu.Lock()
 	s.ts = ts
+	s.httpClient = backchannelClient(s.HTTPClient, ts)
 	s.mu.Unlock()
+}
+
+// backchannelClient returns a copy of c, or of a client like Client's, that follows no redirect:
+// a client must answer a logout token itself (a redirect usually means that its back-channel
+// route sits behind a login).
+func backchannelClient(c *http.Client, ts *httptest.Server) *http.Client {
+	if c == nil {
+		c = &http.Client{Timeout: clientTimeout, Transport: ts.Client().Transport}
+	}
+	out := *c
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &out
 }
 
 func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[string]any)) config {
@@ -233,7 +267,7 @@ func (s *Server) Close() {
 }
 
 // Client returns an HTTP client configured for requests to the server: it trusts the server's
-// certificate (after StartTLS) and has a 10 s timeout. It follows redirects like any
+// certificate (after StartTLS) and has a 30 s timeout. It follows redirects like any
 // [http.Client]; set CheckRedirect to step through a login.
 func (s *Server) Client() *http.Client {
 	s.lock()
@@ -255,19 +289,6 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Unlock()
 }
 
-// Requests returns copies of the form parameters of every request received at e so far (PAR and
-// Token: the POST body; Authorization/EndSession/UserInfo: the query + form), oldest first, so that
-// tests can assert what a client sent. Rejected requests are recorded too.
-func (s *Server) Requests(e Endpoint) []url.Values {
-	s.lock()
-	defer s.mu.Unlock()
-	out := make([]url.Values, len(s.requests[e]))
-	for i, v := range s.requests[e] {
-		out[i] = cloneValues(v)
-	}
-	return out
-}
-
 // lock initialises the server's state on first use and locks s.mu.
 func (s *Server) lock() {
 	s.initOnce.Do(s.initState)
@@ -284,9 +305,10 @@ func (s *Server) initState() {
 	s.codes = make(map[string]*authCode)
 	s.accessTokens = make(map[string]*accessToken)
 	s.refreshTokens = make(map[string]*refreshToken)
+	s.sessions = make(map[string]*session)
 	s.jtis = make(map[replayKey]time.Time)
 	s.faults = make(map[Endpoint]*Fault)
-	s.requests = make(map[Endpoint][]url.Values)
+	s.requests = make(map[Endpoint]*requestLog)
 }
 
 // now reads the provider's clock. The clock is called without holding s.mu.
@@ -325,7 +347,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if paramErr != nil {
 		status, desc := http.StatusBadRequest, "the request parameters are malformed"
-		if _, ok := errors.AsType[*http.MaxBytesError](paramErr); ok {
+		var tooLarge *http.MaxBytesError
+		if errors.As(paramErr, &tooLarge) {
 			status, desc = http.StatusRequestEntityTooLarge, "the request body is larger than 1 MB"
 		}
 		if frontChannel(e) {
@@ -377,20 +400,6 @@ func readParams(w http.ResponseWriter, r *http.Request, e Endpoint) (url.Values,
 	return params, err
 }
 
-func (s *Server) record(e Endpoint, params url.Values) {
-	s.lock()
-	s.requests[e] = append(s.requests[e], cloneValues(params))
-	s.mu.Unlock()
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
-}
-
 // allowMethods answers 405 and returns false unless r uses one of methods.
 func (s *Server) allowMethods(w http.ResponseWriter, r *http.Request, e Endpoint, methods ...string) bool {
 	for _, m := range methods {
@@ -413,7 +422,7 @@ func (s *Server) allowMethods(w http.ResponseWriter, r *http.Request, e Endpoint
 // maybeSweepLocked drops expired state once the number of entries has doubled since the last
 // sweep, which keeps memory bounded at an amortised constant cost per entry. s.mu must be held.
 func (s *Server) maybeSweepLocked(now time.Time) {
-	n := len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.jtis)
+	n := s.entriesLocked()
 	if n < s.sweepAt {
 		return
 	}
@@ -442,13 +451,22 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 			delete(s.refreshTokens, k)
 		}
 	}
+	for k, sess := range s.sessions {
+		if now.After(sess.expires) {
+			delete(s.sessions, k)
+		}
+	}
 	for k, until := range s.jtis {
 		if now.After(until) {
 			delete(s.jtis, k)
 		}
 	}
-	n = len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.jtis)
-	s.sweepAt = max(2*n, 1024)
+	s.sweepAt = max(2*s.entriesLocked(), 1024)
+}
+
+// entriesLocked counts the entries that maybeSweepLocked bounds. s.mu must be held.
+func (s *Server) entriesLocked() int {
+	return len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
 }
 
 // checkFormPost checks what every back-channel POST must satisfy: a form body in which no

@@ -7,20 +7,32 @@ import (
 )
 
 // User is an identity the provider signs in.
+//
+// The authentication context of its ID tokens (RFC 9470, OpenID Connect Core section 2) follows
+// what a provider that can perform any step-up would assert: acr is the first of the request's
+// acr_values, amr is ["pwd"], and auth_time is the time of the sign-in. ACR and AMR fix them
+// instead, for tests of what an application does with a weaker authentication than it asked for.
 type User struct {
 	Subject string
-	// Claims are extra ID token / userinfo claims: name, email, email_verified, acr, ….
+	// ACR, when set, is the acr asserted for every sign-in of the user, whatever acr_values the
+	// request asks for (so that a test can make the provider answer a lower level than
+	// requested). When empty, acr is the first of the request's acr_values; without acr_values,
+	// it is Claims["acr"] when that is a string, otherwise acr is left out.
+	ACR string
+	// AMR is the amr claim (RFC 8176 values such as "pwd", "otp", "hwk", "mfa"); default ["pwd"].
+	AMR []string
+	// Claims are extra ID token / userinfo claims: name, email, email_verified, groups, ….
 	// Claims of the standard scopes (profile, email, address, phone) are released only when that
-	// scope was granted; other claims are always released. Claims the provider sets itself (iss, sub, aud, exp,
-	// iat, nbf, jti, auth_time, nonce, at_hash, c_hash, sid, azp) are ignored, and "acr" is used
-	// only when the authorization request has no acr_values.
+	// scope was granted; other claims are always released. Claims the provider sets itself (iss,
+	// sub, aud, exp, iat, nbf, jti, auth_time, nonce, at_hash, c_hash, sid, azp, acr, amr) are
+	// never taken from Claims; acr is read as described at ACR.
 	Claims map[string]any
 }
 
 // SetUser sets the identity that is signed in automatically (or prefilled in the login form).
 // Default: Subject "alice", Claims name "Alice Example", email "alice@example.com", email_verified true.
 func (s *Server) SetUser(u User) {
-	u.Claims = maps.Clone(u.Claims)
+	u = u.clone()
 	s.lock()
 	s.defaultUser = u
 	s.mu.Unlock()
@@ -30,10 +42,17 @@ func (s *Server) SetUser(u User) {
 // user for a username typed in the form, the form signs in a user with that subject and generated
 // name/email ("<username>@example.com").
 func (s *Server) AddUser(u User) {
-	u.Claims = maps.Clone(u.Claims)
+	u = u.clone()
 	s.lock()
 	s.users[u.Subject] = u
 	s.mu.Unlock()
+}
+
+// clone returns a copy of u that shares no map or slice with it.
+func (u User) clone() User {
+	u.AMR = slices.Clone(u.AMR)
+	u.Claims = maps.Clone(u.Claims)
+	return u
 }
 
 func defaultUser() User {
@@ -45,6 +64,15 @@ func defaultUser() User {
 			"email_verified": true,
 		},
 	}
+}
+
+// userFor returns the user signed in for req without a login form: the subject of its Login
+// client, or the default user.
+func (s *Server) userFor(req authorizationRequest) User {
+	if req.browser != nil {
+		return s.userNamed(req.browser.subject)
+	}
+	return s.signedInUser()
 }
 
 // signedInUser returns the default user.
@@ -79,7 +107,25 @@ func (s *Server) userNamed(username string) User {
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true,
 	"auth_time": true, "nonce": true, "at_hash": true, "c_hash": true, "sid": true, "azp": true,
-	"acr": true,
+	"acr": true, "amr": true,
+}
+
+// authenticationContext returns the acr and amr of a new authentication of u for req (see the
+// documentation of User).
+func authenticationContext(u User, req authorizationRequest) (acr string, amr []string) {
+	switch {
+	case u.ACR != "":
+		acr = u.ACR
+	case len(req.acrValues) > 0:
+		acr = req.acrValues[0]
+	default:
+		acr, _ = u.Claims["acr"].(string) // how acr was chosen before User.ACR existed
+	}
+	amr = slices.Clone(u.AMR)
+	if len(amr) == 0 {
+		amr = []string{"pwd"}
+	}
+	return acr, amr
 }
 
 // scopeOfClaim maps the claims of the standard scopes (OpenID Connect Core section 5.4) to

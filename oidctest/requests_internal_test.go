@@ -1,0 +1,32 @@
+package oidctest
+
+import (
+	"net/url"
+	"strconv"
+	"testing"
+)
+
+func TestRequestsAreBounded(t *testing.T) {
+	s := NewUnstartedServer()
+	const n = 2*maxRecordedRequests + 500
+	for i := range n {
+		s.record(PAR, url.Values{"i": {strconv.Itoa(i)}})
+	}
+	s.record(Token, url.Values{"i": {"token"}})
+
+	got := s.Requests(PAR)
+	if len(got) != maxRecordedRequests {
+		t.Fatalf("%d PAR requests kept, want %d", len(got), maxRecordedRequests)
+	}
+	for j, v := range got {
+		if want := strconv.Itoa(n - maxRecordedRequests + j); v.Get("i") != want {
+			t.Fatalf("request %d is number %s, want %s (the newest, oldest first)", j, v.Get("i"), want)
+		}
+	}
+	if tok := s.Requests(Token); len(tok) != 1 || tok[0].Get("i") != "token" {
+		t.Errorf("Token requests %v, want their own record", tok)
+	}
+	if none := s.Requests(UserInfo); none == nil || len(none) != 0 {
+		t.Errorf("Requests(UserInfo) = %#v, want an empty slice", none)
+	}
+}
