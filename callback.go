@@ -213,6 +213,7 @@ type idTokenClaims struct {
 	AuthorizedParty string
 	AuthTime        *float64
 	ACR             string
+	SID             string
 	all             map[string]json.RawMessage
 }
 
@@ -220,7 +221,7 @@ func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &c.all); err != nil {
 		return err
 	}
-	for name, v := range map[string]any{"azp": &c.AuthorizedParty, "auth_time": &c.AuthTime, "acr": &c.ACR} {
+	for name, v := range map[string]any{"azp": &c.AuthorizedParty, "auth_time": &c.AuthTime, "acr": &c.ACR, "sid": &c.SID} {
 		if raw, ok := c.all[name]; ok {
 			if err := json.Unmarshal(raw, v); err != nil {
 				return fmt.Errorf("claim %s: %w", name, err)
@@ -268,7 +269,7 @@ func mergeClaims(layers ...json.RawMessage) (json.RawMessage, error) {
 
 // protocolClaims are ID token claims about the token rather than the user; they are not kept in
 // the session.
-var protocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "auth_time", "jti"}
+var protocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "auth_time", "jti", "sid"}
 
 // verifyIDToken verifies the ID token of a token response (OpenID Connect Core §3.1.3.7) and
 // returns the session data for it. a is the pending login, or nil for a refresh (§12.2), where
@@ -333,6 +334,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, op *provider, token *oau
 	d := &sessionData{
 		Subject: idt.Subject,
 		Issuer:  idt.Issuer,
+		SID:     c.SID,
 		Expiry:  now.Add(m.cfg.SessionMaxAge).Unix(),
 		Claims:  claims,
 	}

@@ -57,9 +57,12 @@ func newAttempt(returnTo string, params url.Values, now time.Time) *attempt {
 type flows struct {
 	store  store
 	prefix string
-	secure bool
-	now    func() time.Time
-	shared Shared // remembers the states consumed, on every replica
+	secure bool // https: every cookie is Secure
+	// crossSite: the app is on https or loopback, where browsers accept the SameSite=None; Secure
+	// cookies that the provider's cross-site form_post to the callback carries.
+	crossSite bool
+	now       func() time.Time
+	shared    Shared // remembers the states consumed, on every replica
 }
 
 // save stores a as a pending login, then evicts the oldest ones beyond the bounds.
@@ -77,14 +80,15 @@ func (f *flows) save(w http.ResponseWriter, r *http.Request, a *attempt) error {
 }
 
 // options are the cookie options of a pending login. The provider's form_post to the callback is
-// a cross-site POST, which carries only SameSite=None cookies; browsers accept those only when
-// Secure, so on plain http (development on loopback, same-site by definition) Lax is kept.
+// a cross-site POST whenever the provider is on another site than the app (auth.pingone.com and
+// app.example.com), and such a request carries only SameSite=None cookies, which browsers accept
+// only when Secure: over https, and on loopback hosts, which they treat as secure contexts. Query
+// mode logins keep SameSite=Lax: the provider's redirect is a top-level GET, which carries them.
 func (f *flows) options(formPost bool, maxAge int) *sessions.Options {
-	sameSite := http.SameSiteLaxMode
-	if formPost && f.secure {
-		sameSite = http.SameSiteNoneMode
+	if formPost && f.crossSite {
+		return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode}
 	}
-	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: f.secure, HttpOnly: true, SameSite: sameSite}
+	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: f.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 }
 
 // evict deletes the pending logins of r so that, beside the one just added, at most
@@ -186,18 +190,20 @@ func (f *flows) expired(a *attempt) bool {
 	return age > flowLifetime || age < -flowLifetime
 }
 
+// delete deletes the pending login of rec; r is a form_post response when it is a POST.
 func (f *flows) delete(w http.ResponseWriter, r *http.Request, rec *record) {
-	_ = f.store.remove(w, r, rec, f.options(false, -1)) // a leftover is harmless: it expires and is evicted
+	_ = f.store.remove(w, r, rec, f.options(r.Method == http.MethodPost, -1)) // a leftover is harmless: it expires and is evicted
 }
 
 // restartWindow is how long after an automatic restart of a login another one is refused.
 const restartWindow = time.Minute
 
 // restarts limits the automatic restarts of logins (see Middleware.recover) to one per browser per
-// restartWindow, with a marker cookie.
+// restartWindow, with a marker cookie. Its attributes follow the pending logins': the marker must
+// travel with a form_post response too, or a provider that refuses every request_uri could loop.
 type restarts struct {
-	name   string
-	secure bool
+	name  string
+	flows *flows
 }
 
 // allow reports whether r's browser may restart a login now, and marks it as having done so.
@@ -205,7 +211,7 @@ func (rs restarts) allow(w http.ResponseWriter, r *http.Request) bool {
 	if _, err := r.Cookie(rs.name); err == nil {
 		return false
 	}
-	http.SetCookie(w, rs.cookie(int(restartWindow/time.Second)))
+	http.SetCookie(w, rs.cookie(r, int(restartWindow/time.Second)))
 	return true
 }
 
@@ -213,11 +219,10 @@ func (rs restarts) allow(w http.ResponseWriter, r *http.Request) bool {
 // provider recovers again.
 func (rs restarts) clear(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(rs.name); err == nil {
-		http.SetCookie(w, rs.cookie(-1))
+		http.SetCookie(w, rs.cookie(r, -1))
 	}
 }
 
-func (rs restarts) cookie(maxAge int) *http.Cookie {
-	return &http.Cookie{Name: rs.name, Value: "1", Path: "/", MaxAge: maxAge, Secure: rs.secure,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode}
+func (rs restarts) cookie(r *http.Request, maxAge int) *http.Cookie {
+	return sessions.NewCookie(rs.name, "1", rs.flows.options(r.Method == http.MethodPost, maxAge))
 }

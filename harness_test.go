@@ -101,6 +101,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	client := oidctest.Client{
 		RedirectURIs:           []string{h.app.URL + "/auth/callback"},
 		PostLogoutRedirectURIs: []string{h.app.URL + "/bye"},
+		BackchannelLogoutURI:   h.app.URL + "/auth/backchannel-logout",
 	}
 	if o.client != nil {
 		o.client(&client)
@@ -177,6 +178,7 @@ func (h *harness) routes() http.Handler {
 	mux.HandleFunc("/auth/callback", h.auth.Callback)
 	mux.HandleFunc("/auth/login", h.auth.Login)
 	mux.HandleFunc("/auth/logout", h.auth.Logout)
+	mux.HandleFunc("/auth/backchannel-logout", h.auth.BackchannelLogout)
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
 		tok, err := h.auth.Token(w, r)
 		if err != nil {
@@ -281,6 +283,14 @@ func (h *harness) login(target string) *http.Response {
 		h.t.Fatalf("callback = %d, want 303; error: %v; body: %s", resp.StatusCode, h.errs.last(), readBody(resp))
 	}
 	return h.follow(resp)
+}
+
+// post posts form to target as a server would (the provider's back channel).
+func (h *harness) post(target string, form url.Values) *http.Response {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.abs(target), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return h.do(req)
 }
 
 // api makes a non-navigation request, as a script would.

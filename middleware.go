@@ -69,8 +69,9 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 		m.shared = newMemoryShared(c.Now)
 	}
 	m.sessions = newSessionManager(c, m.secure, newRevocations(m.shared, c.Shared == nil, c.Now))
-	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now, shared: m.shared}
-	m.restarts = restarts{name: c.SessionName + "-restart", secure: m.secure}
+	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now, shared: m.shared,
+		crossSite: m.secure || isLoopback(redirect.Hostname())}
+	m.restarts = restarts{name: c.SessionName + "-restart", flows: m.flows}
 	m.origins = http.NewCrossOriginProtection()
 	m.started.Store(true)
 	return m, nil

@@ -530,3 +530,44 @@ func TestAuthParamsRejected(t *testing.T) {
 		})
 	}
 }
+
+// A form_post login's cookies are SameSite=None; Secure wherever browsers accept them (https, and
+// loopback hosts, which they treat as secure contexts), so that the provider's cross-site POST
+// carries them; a query-mode login's stay SameSite=Lax.
+func TestFormPostCookieAttributes(t *testing.T) {
+	tests := []struct {
+		redirect string
+		formPost bool
+		sameSite http.SameSite
+		secure   bool
+	}{
+		{"https://app.example/auth/callback", true, http.SameSiteNoneMode, true},
+		{"https://app.example/auth/callback", false, http.SameSiteLaxMode, true},
+		{"http://localhost:8080/auth/callback", true, http.SameSiteNoneMode, true},
+		{"http://127.0.0.1:8080/auth/callback", true, http.SameSiteNoneMode, true},
+		{"http://[::1]:8080/auth/callback", true, http.SameSiteNoneMode, true},
+		{"http://localhost:8080/auth/callback", false, http.SameSiteLaxMode, false},
+	}
+	for _, tc := range tests {
+		u, _ := url.Parse(tc.redirect)
+		f := &flows{secure: u.Scheme == "https", crossSite: u.Scheme == "https" || isLoopback(u.Hostname())}
+		rs := restarts{name: "marker", flows: f}
+		method := http.MethodGet
+		if tc.formPost {
+			method = http.MethodPost
+		}
+		marker := rs.cookie(httptest.NewRequest(method, tc.redirect, nil), 60)
+		for name, got := range map[string]struct {
+			sameSite http.SameSite
+			secure   bool
+		}{
+			"pending login":  {f.options(tc.formPost, 60).SameSite, f.options(tc.formPost, 60).Secure},
+			"restart marker": {marker.SameSite, marker.Secure},
+		} {
+			if got.sameSite != tc.sameSite || got.secure != tc.secure {
+				t.Errorf("%s, form_post %v: %s cookie SameSite=%v Secure=%v, want %v %v",
+					tc.redirect, tc.formPost, name, got.sameSite, got.secure, tc.sameSite, tc.secure)
+			}
+		}
+	}
+}

@@ -32,7 +32,7 @@ const (
 	revokeSubject = "sub"     // every session of a user at an issuer (back-channel logout)
 )
 
-// revocation ends the sessions it names that started before Before.
+// revocation ends the sessions it names that started no later than Before.
 type revocation struct {
 	Kind   string `json:"k"`
 	Issuer string `json:"i,omitempty"`
@@ -81,7 +81,7 @@ func (v *revocations) ends(d *sessionData) bool {
 		return false
 	}
 	for _, k := range d.revocationKeys() {
-		if e, ok := v.ended[k]; ok && created.Before(e.before) {
+		if e, ok := v.ended[k]; ok && !created.After(e.before) {
 			return true
 		}
 	}
