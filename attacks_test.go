@@ -142,9 +142,9 @@ func TestProviderResponsesBounded(t *testing.T) {
 }
 
 // While the provider hangs in one user's login, the app goes on serving others, and the hung
-// login ends with a clear error when Timeout expires.
+// login ends with a clear error when the HTTP client's Timeout expires.
 func TestSlowProviderKeepsServing(t *testing.T) {
-	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Timeout = 2 * time.Second }})
+	h := newHarness(t, harnessOptions{config: func(c *Config) { withTimeout(c, 2*time.Second) }})
 	h.login("/private")
 	h.op.Inject(oidctest.Token, oidctest.Fault{Delay: time.Minute})
 

@@ -59,7 +59,7 @@ func (m *Middleware) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		backchannelError(w, http.StatusBadRequest, "invalid_request", "exactly one logout_token is required")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), m.timeout)
 	defer cancel()
 	rv, err := m.verifyLogoutToken(ctx, tokens[0])
 	if err == nil {

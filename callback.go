@@ -81,7 +81,7 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 	if a != nil {
 		returnTo = a.ReturnTo
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), m.timeout)
 	defer cancel()
 	op, err := m.provider(ctx)
 	if err != nil {

@@ -30,10 +30,10 @@ const (
 
 // Defaults of the optional Config fields.
 const (
-	DefaultSessionMaxAge     = 8 * time.Hour
-	DefaultAssertionLifetime = 60 * time.Second
-	DefaultClockSkew         = 30 * time.Second
-	DefaultTimeout           = 10 * time.Second
+	defaultSessionMaxAge     = 8 * time.Hour
+	defaultAssertionLifetime = 60 * time.Second
+	defaultClockSkew         = 30 * time.Second
+	defaultTimeout           = 10 * time.Second
 )
 
 // maxAssertionLifetime is PingOne's limit for a client assertion's "exp", and a sane one anywhere.
@@ -81,15 +81,17 @@ type Config struct {
 	Scopes []string
 
 	// AuthParams, if set, returns extra authorization parameters for the login started by r:
-	// acr_values, login_hint, max_age, prompt, response_mode, ui_locales, claims, or provider
-	// extras such as PingOne's mobilePayload. A parameter that parlogin owns (response_type,
-	// client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
-	// request, request_uri, client_assertion…) fails the login with [ErrAuthParam]. When
-	// max_age or acr_values are sent, the ID token's auth_time and acr are checked against them.
+	// acr_values, login_hint, max_age, prompt, ui_locales, claims, or provider extras such as
+	// PingOne's mobilePayload. A parameter that parlogin owns (response_type, response_mode,
+	// client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method, request,
+	// request_uri, client_assertion…) fails the login with [ErrAuthParam]. When max_age or
+	// acr_values are sent, the ID token's auth_time and acr are checked against them.
 	AuthParams func(r *http.Request) url.Values
 
-	// ResponseMode is "query" (the default) or "form_post". With form_post on an https app the
-	// login's cookie is SameSite=None, because the provider's POST to the callback is cross-site.
+	// ResponseMode is "query" (the default) or "form_post": how the provider sends the
+	// authorization response to the callback, which must then accept POST too. The provider's
+	// form_post is cross-site when it is on another site than the app, so that a form_post login's
+	// cookies are SameSite=None; Secure: RedirectURL must be https (or on a loopback host).
 	ResponseMode string
 
 	// RequestObject sends the authorization parameters as a signed request object (RFC 9101),
@@ -147,14 +149,10 @@ type Config struct {
 	// exp, iat and auth_time; default 30 s.
 	ClockSkew time.Duration
 
-	// Timeout bounds the calls to the provider that serving one request makes, together: the PAR
-	// of a login start; the token, JWKS and UserInfo calls of a callback; a refresh; a discovery.
-	// Default 10 s. An HTTPClient's own Timeout bounds each call in addition.
-	Timeout time.Duration
-
 	// HTTPClient makes the calls to the provider; by default a client with its own connection
-	// pool. Its transport is wrapped so that response bodies are bounded, and Timeout applies
-	// when the client has none.
+	// pool. Its Timeout, 10 s when zero, bounds each call, and together the calls that serving one
+	// request makes: the PAR of a login start; the token, JWKS and UserInfo calls of a callback; a
+	// refresh; a discovery. Its transport is wrapped so that response bodies are bounded.
 	HTTPClient *http.Client
 
 	// ErrorHandler answers requests that fail: a login that cannot start, a callback that fails a
@@ -225,7 +223,7 @@ func (c Config) withDefaults() (Config, error) {
 		bad("AssertionAudience %d is unknown", c.AssertionAudience)
 	}
 	if c.AssertionLifetime == 0 {
-		c.AssertionLifetime = DefaultAssertionLifetime
+		c.AssertionLifetime = defaultAssertionLifetime
 	}
 	if c.AssertionLifetime < 0 || c.AssertionLifetime > maxAssertionLifetime {
 		bad("AssertionLifetime must be between 0 and one hour")
@@ -236,16 +234,13 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.SessionMaxAge == 0 {
-		c.SessionMaxAge = DefaultSessionMaxAge
+		c.SessionMaxAge = defaultSessionMaxAge
 	}
 	if c.ClockSkew == 0 {
-		c.ClockSkew = DefaultClockSkew
+		c.ClockSkew = defaultClockSkew
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.SessionMaxAge < 0 || c.ClockSkew < 0 || c.Timeout < 0 {
-		bad("SessionMaxAge, ClockSkew and Timeout may not be negative")
+	if c.SessionMaxAge < 0 || c.ClockSkew < 0 {
+		bad("SessionMaxAge and ClockSkew may not be negative")
 	}
 	secure := redirect != nil && redirect.Scheme == "https"
 	if c.SessionName == "" {

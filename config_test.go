@@ -59,7 +59,7 @@ func TestConfigValidation(t *testing.T) {
 			c.RedirectURL = "http://127.0.0.1:8080/cb"
 			c.SessionName = "__Host-x"
 		}, "needs an https RedirectURL"},
-		{"negative timeout", func(c *Config) { c.Timeout = -1 }, "may not be negative"},
+		{"negative clock skew", func(c *Config) { c.ClockSkew = -1 }, "may not be negative"},
 		{"unknown audience", func(c *Config) { c.AssertionAudience = 7 }, "AssertionAudience"},
 		{"relative post-logout", func(c *Config) { c.PostLogoutRedirectURL = "/bye" }, "PostLogoutRedirectURL"},
 	}
@@ -89,8 +89,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SessionName != "__Host-parlogin" || c.SigningAlg != "HS256" || c.SessionMaxAge != DefaultSessionMaxAge ||
-		c.AssertionLifetime != DefaultAssertionLifetime || c.Timeout != DefaultTimeout || c.ClockSkew != DefaultClockSkew {
+	if c.SessionName != "__Host-parlogin" || c.SigningAlg != "HS256" || c.SessionMaxAge != 8*time.Hour ||
+		c.AssertionLifetime != time.Minute || c.ClockSkew != 30*time.Second {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	plain := validConfig()

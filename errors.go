@@ -50,29 +50,34 @@ var (
 	ErrNoToken = errors.New("parlogin: no token in session")
 
 	// ErrAuthParam means [Config.AuthParams] returned a parameter that parlogin owns or a value it
-	// cannot honour (a response_mode other than query or form_post, a malformed max_age).
+	// cannot honour (a malformed max_age).
 	ErrAuthParam = errors.New("parlogin: invalid authorization parameter")
 )
 
 // errCookieTooLarge means a cookie store could not encode a session: too large for a cookie.
 var errCookieTooLarge = errors.New("parlogin: session too large for a cookie")
 
-// Names of the provider endpoints in [ProviderError.Endpoint].
+// Endpoint names an endpoint of the OpenID Provider: in a [ProviderError], and in package
+// oidctest, which serves them.
+type Endpoint string
+
+// The provider's endpoints.
 const (
-	EndpointDiscovery     = "discovery"
-	EndpointPAR           = "par"
-	EndpointAuthorization = "authorization"
-	EndpointToken         = "token"
-	EndpointUserInfo      = "userinfo"
-	EndpointRevocation    = "revocation"
+	EndpointDiscovery     Endpoint = "discovery"     // {issuer}/.well-known/openid-configuration
+	EndpointJWKS          Endpoint = "jwks"          // jwks_uri: the keys of ID and logout tokens
+	EndpointPAR           Endpoint = "par"           // pushed_authorization_request_endpoint (RFC 9126)
+	EndpointAuthorization Endpoint = "authorization" // authorization_endpoint, and its responses
+	EndpointToken         Endpoint = "token"         // token_endpoint
+	EndpointUserInfo      Endpoint = "userinfo"      // userinfo_endpoint
+	EndpointRevocation    Endpoint = "revocation"    // revocation_endpoint (RFC 7009)
+	EndpointEndSession    Endpoint = "end_session"   // end_session_endpoint (RP-Initiated Logout)
 )
 
 // ProviderError reports a failed exchange with the OpenID Provider: an OAuth 2.0 error answer
 // (RFC 6749 §4.1.2.1 and §5.2), an unexpected status or body, or a failure to reach it.
 type ProviderError struct {
-	// Endpoint is the endpoint involved: EndpointDiscovery, EndpointPAR, EndpointAuthorization,
-	// EndpointToken, EndpointUserInfo or EndpointRevocation.
-	Endpoint string
+	// Endpoint is the endpoint involved.
+	Endpoint Endpoint
 	// StatusCode is the HTTP status of a back-channel answer; 0 for front-channel errors and for
 	// requests that got no answer.
 	StatusCode int
@@ -86,7 +91,7 @@ type ProviderError struct {
 }
 
 func (e *ProviderError) Error() string {
-	msg := "parlogin: " + e.Endpoint + " endpoint"
+	msg := "parlogin: " + string(e.Endpoint) + " endpoint"
 	switch {
 	case e.Code != "":
 		msg += " answered " + e.Code
@@ -174,7 +179,7 @@ func oauthErrorText(s string) string {
 }
 
 // newOAuthError returns the ProviderError for the OAuth 2.0 error parameters read by get.
-func newOAuthError(endpoint string, status int, get func(string) string) *ProviderError {
+func newOAuthError(endpoint Endpoint, status int, get func(string) string) *ProviderError {
 	return &ProviderError{
 		Endpoint:    endpoint,
 		StatusCode:  status,

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parlogin/parlogin/oidctest"
 )
@@ -350,4 +351,13 @@ func jsonBody(t testing.TB, resp *http.Response) map[string]string {
 		t.Fatalf("%d %s: not JSON: %v", resp.StatusCode, readBody(resp), err)
 	}
 	return v
+}
+
+// withTimeout gives c an HTTP client with the timeout d, on the transport it has.
+func withTimeout(c *Config, d time.Duration) {
+	var transport http.RoundTripper
+	if c.HTTPClient != nil {
+		transport = c.HTTPClient.Transport
+	}
+	c.HTTPClient = &http.Client{Transport: transport, Timeout: d}
 }

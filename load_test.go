@@ -24,8 +24,7 @@ func TestConcurrentLogins(t *testing.T) {
 	// tests: the provider's answers come late, and the default 10 s would fail logins that are
 	// merely slow. This test is about concurrency, not latency.
 	h := newHarness(t, harnessOptions{config: func(c *Config) {
-		c.Timeout = 5 * time.Minute
-		c.HTTPClient = &http.Client{Transport: c.HTTPClient.Transport} // without its own 10 s timeout
+		withTimeout(c, 5*time.Minute)
 	}})
 	h.login("/private") // discovery and JWKS in place, as in a running app
 

@@ -78,7 +78,7 @@ func (m *Middleware) logoutURL(ctx context.Context, idToken string) string {
 // revokes the access tokens of its grant at most providers, authenticated with a client assertion.
 // A failure is logged, not reported: the session has ended in any case.
 func (m *Middleware) revoke(ctx context.Context, refreshToken string) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
 	op, err := m.provider(ctx)
 	if err != nil || op.revocationURL == "" {

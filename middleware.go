@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -17,11 +18,12 @@ import (
 // use. Route [Middleware.Callback] at the path of Config.RedirectURL and [Middleware.Logout] at a
 // POST route, and wrap protected handlers with [Middleware.Require].
 type Middleware struct {
-	cfg    Config
-	client *http.Client
-	signer *assertionSigner
-	op     lazyProvider
-	store  store
+	cfg     Config
+	timeout time.Duration // bounds the calls to the provider made for one request
+	client  *http.Client
+	signer  *assertionSigner
+	op      lazyProvider
+	store   store
 
 	scope     string
 	secure    bool
@@ -44,7 +46,11 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Middleware{cfg: c, client: newHTTPClient(c.HTTPClient, c.Timeout), signer: newAssertionSigner(c)}
+	m := &Middleware{cfg: c, timeout: defaultTimeout, signer: newAssertionSigner(c)}
+	if c.HTTPClient != nil && c.HTTPClient.Timeout > 0 {
+		m.timeout = c.HTTPClient.Timeout
+	}
+	m.client = newHTTPClient(c.HTTPClient, m.timeout)
 	if _, err := m.provider(ctx); err != nil {
 		if !c.LazyDiscovery {
 			return nil, err
@@ -172,7 +178,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 	params := m.authorizationParams(a, extra)
 	a.FormPost = params.Get("response_mode") == "form_post"
 
-	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), m.timeout)
 	defer cancel()
 	op, err := m.provider(ctx)
 	if err != nil {

@@ -255,7 +255,7 @@ func TestCookieAttributes(t *testing.T) {
 	if !strings.HasPrefix(flow[0].Name, "__Host-parlogin-flow-") || flow[0].MaxAge != int(flowLifetime/time.Second) {
 		t.Errorf("flow cookie %s MaxAge %d", flow[0].Name, flow[0].MaxAge)
 	}
-	if want := int(DefaultSessionMaxAge / time.Second); session.MaxAge < want-2 || session.MaxAge > want {
+	if want := int(defaultSessionMaxAge / time.Second); session.MaxAge < want-2 || session.MaxAge > want {
 		t.Errorf("session MaxAge = %d, want about %d", session.MaxAge, want)
 	}
 	// The callback consumed the pending login: its cookie is deleted.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parlogin/parlogin/oidctest"
 )
@@ -78,9 +79,9 @@ func TestNewProviderDown(t *testing.T) {
 func TestNewProviderSlow(t *testing.T) {
 	op := oidctest.NewServer()
 	defer op.Close()
-	op.Inject(oidctest.Discovery, oidctest.Fault{Delay: DefaultTimeout})
+	op.Inject(oidctest.Discovery, oidctest.Fault{Delay: time.Minute})
 	_, err := New(context.Background(), Config{Issuer: op.Issuer, ClientID: "c", ClientSecret: testSecret,
-		RedirectURL: "http://127.0.0.1/cb", Store: testStore(), Timeout: 50e6})
+		RedirectURL: "http://127.0.0.1/cb", Store: testStore(), HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
 	if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "Timeout") {
 		t.Fatalf("New with a slow provider = %v, want a timeout", err)
 	}

@@ -18,12 +18,12 @@ import (
 var reservedParams = map[string]bool{
 	"response_type": true, "client_id": true, "redirect_uri": true, "scope": true,
 	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
-	"request": true, "request_uri": true, "client_secret": true,
+	"request": true, "request_uri": true, "client_secret": true, "response_mode": true,
 	"client_assertion": true, "client_assertion_type": true,
 }
 
 // extraParams returns the app's extra authorization parameters for a login started by r,
-// checked: each at most once, none reserved, and response_mode and max_age usable.
+// checked: each at most once, none reserved, and max_age usable.
 func (m *Middleware) extraParams(r *http.Request) (url.Values, error) {
 	if m.cfg.AuthParams == nil {
 		return nil, nil
@@ -36,11 +36,6 @@ func (m *Middleware) extraParams(r *http.Request) (url.Values, error) {
 		case len(values) != 1:
 			return nil, fmt.Errorf("%w: %s must have exactly one value", ErrAuthParam, name)
 		}
-	}
-	switch extra.Get("response_mode") {
-	case "", "query", "form_post":
-	default:
-		return nil, fmt.Errorf("%w: response_mode must be query or form_post", ErrAuthParam)
 	}
 	if v, ok := extra["max_age"]; ok && !isMaxAge(v[0]) {
 		return nil, fmt.Errorf("%w: max_age must be a number of seconds in decimal digits", ErrAuthParam)
@@ -77,7 +72,7 @@ func (m *Middleware) authorizationParams(a *attempt, extra url.Values) url.Value
 	v.Set("nonce", a.Nonce)
 	v.Set("code_challenge", oauth2.S256ChallengeFromVerifier(a.Verifier))
 	v.Set("code_challenge_method", "S256")
-	if v.Get("response_mode") == "" && m.cfg.ResponseMode == "form_post" {
+	if m.cfg.ResponseMode == "form_post" {
 		v.Set("response_mode", "form_post")
 	}
 	return v
@@ -142,7 +137,7 @@ func parseRequestURI(status int, body []byte) (string, error) {
 
 // post sends form to a back-channel endpoint of the provider and returns the answer's status and
 // body (bounded by the client's transport).
-func (m *Middleware) post(ctx context.Context, endpoint, target string, form url.Values) (int, []byte, error) {
+func (m *Middleware) post(ctx context.Context, endpoint Endpoint, target string, form url.Values) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, nil, &ProviderError{Endpoint: endpoint, Err: err}
@@ -162,7 +157,7 @@ func (m *Middleware) post(ctx context.Context, endpoint, target string, form url
 }
 
 // jsonOAuthError returns the ProviderError for an error answer of a back-channel endpoint.
-func jsonOAuthError(endpoint string, status int, body []byte) *ProviderError {
+func jsonOAuthError(endpoint Endpoint, status int, body []byte) *ProviderError {
 	var e map[string]any
 	_ = json.Unmarshal(body, &e) // a non-JSON error body still has a status
 	return newOAuthError(endpoint, status, func(name string) string {

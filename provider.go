@@ -146,7 +146,7 @@ func (m *Middleware) provider(ctx context.Context) (*provider, error) {
 // discoverOnce runs one discovery on a context of its own, bounded by Config.Timeout, and closes
 // done once it has recorded the outcome.
 func (m *Middleware) discoverOnce(done chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), m.timeout)
 	defer cancel()
 	p, err := m.discover(ctx)
 	l := &m.op

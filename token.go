@@ -39,7 +39,7 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 	}
 	fresh, err := m.refreshes.do(d.RefreshToken, func() (*sessionData, error) {
 		// Detached from r: the refresh serves every request waiting for it.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.cfg.Timeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.timeout)
 		defer cancel()
 		return m.redeem(ctx, d)
 	})
@@ -80,7 +80,7 @@ func (m *Middleware) redeem(ctx context.Context, d *sessionData) (*sessionData, 
 		} else if raw != nil {
 			return openRefreshResult(d, raw)
 		}
-		owner, err := m.shared.Claim(ctx, "refreshing/"+key, m.cfg.Now().Add(m.cfg.Timeout))
+		owner, err := m.shared.Claim(ctx, "refreshing/"+key, m.cfg.Now().Add(m.timeout))
 		if err != nil {
 			return nil, fmt.Errorf("%w: claiming a refresh: %w", ErrSessionStore, err)
 		}

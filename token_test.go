@@ -168,7 +168,7 @@ func TestRefreshFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h, clk := refreshHarness(t, func(c *Config) { c.Timeout = time.Second })
+			h, clk := refreshHarness(t, func(c *Config) { withTimeout(c, time.Second) })
 			h.login("/private")
 			clk.Add(2 * time.Hour)
 			tc.setup(h)

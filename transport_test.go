@@ -27,7 +27,7 @@ func TestResponseBodyBounded(t *testing.T) {
 				_, _ = io.WriteString(w, strings.Repeat("x", tc.size))
 			}))
 			defer srv.Close()
-			resp, err := newHTTPClient(nil, DefaultTimeout).Get(srv.URL)
+			resp, err := newHTTPClient(nil, defaultTimeout).Get(srv.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
