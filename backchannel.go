@@ -61,13 +61,14 @@ func (m *Middleware) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.timeout)
 	defer cancel()
-	rv, err := m.verifyLogoutToken(ctx, tokens[0])
+	rv, subject, err := m.verifyLogoutToken(ctx, tokens[0])
 	if err == nil {
 		err = m.sessions.revoked.publish(ctx, rv)
 	}
 	switch {
 	case err == nil:
 		m.cfg.Logger.InfoContext(ctx, "parlogin: back-channel logout", "kind", rv.Kind)
+		m.emit(ctx, Event{Kind: EventBackchannelLogout, Subject: subject})
 		w.WriteHeader(http.StatusOK)
 	case errors.Is(err, errInvalidLogoutToken):
 		m.cfg.Logger.WarnContext(ctx, "parlogin: back-channel logout refused", "error", err)
@@ -90,13 +91,13 @@ type logoutTokenClaims struct {
 
 // verifyLogoutToken verifies raw as a logout token of the provider for this client (§2.6), claims
 // its jti, and returns the revocation it asks for.
-func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocation, error) {
+func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocation, string, error) {
 	op, err := m.provider(ctx)
 	if err != nil {
-		return revocation{}, err
+		return revocation{}, "", err
 	}
-	bad := func(format string, args ...any) (revocation, error) {
-		return revocation{}, fmt.Errorf("%w: "+format, append([]any{errInvalidLogoutToken}, args...)...)
+	bad := func(format string, args ...any) (revocation, string, error) {
+		return revocation{}, "", fmt.Errorf("%w: "+format, append([]any{errInvalidLogoutToken}, args...)...)
 	}
 	// Explicit typing (§2.4, RFC 8725 §3.11): a token typed as something else, such as an ID token
 	// or an access token, is not a logout token.
@@ -142,7 +143,7 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 		iat.Add(maxLogoutTokenAge+2*m.cfg.ClockSkew))
 	switch {
 	case err != nil:
-		return revocation{}, fmt.Errorf("%w: recording a logout token's jti: %w", ErrSessionStore, err)
+		return revocation{}, "", fmt.Errorf("%w: recording a logout token's jti: %w", ErrSessionStore, err)
 	case !fresh:
 		return bad("jti already used")
 	}
@@ -151,7 +152,7 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 	if c.SID != "" {
 		rv.Kind, rv.Value = revokeSID, c.SID
 	}
-	return rv, nil
+	return rv, c.Subject, nil
 }
 
 func backchannelError(w http.ResponseWriter, status int, code, description string) {

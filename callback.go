@@ -30,16 +30,25 @@ const maxCallbackSize = 16 << 10
 func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	// The URL carries a code: keep it out of the Referer of anything this page links to.
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	d, returnTo, err := m.finishLogin(w, r)
+	d, a, err := m.finishLogin(w, r)
 	if err == nil {
 		err = m.sessions.start(w, r, d)
 	}
+	returnTo := "/"
+	var took time.Duration
+	if a != nil {
+		returnTo = a.ReturnTo
+		took = m.cfg.Now().Sub(time.UnixMilli(a.Created))
+	}
 	if err != nil {
+		m.emit(r.Context(), Event{Kind: EventLoginFailed, Duration: took, Err: err})
 		if !m.recover(w, r, err, returnTo) {
-			m.fail(w, r, err)
+			m.fail(w, withRetry(r, returnTo), err)
 		}
 		return
 	}
+	m.cfg.Logger.InfoContext(r.Context(), "parlogin: signed in", "sub", d.Subject, "duration", took)
+	m.emit(r.Context(), Event{Kind: EventLoginSucceeded, Subject: d.Subject, Duration: took})
 	m.restarts.clear(w, r)
 	noStore(w)
 	http.Redirect(w, r, safeReturnTo(returnTo), http.StatusSeeOther)
@@ -69,60 +78,56 @@ func (m *Middleware) recover(w http.ResponseWriter, r *http.Request, err error, 
 }
 
 // finishLogin checks the authorization response of r and redeems it for a verified identity. It
-// returns the pending login's return target whenever the response names one, even with an error.
-func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessionData, string, error) {
+// returns the pending login whenever the response names one of this browser, even with an error.
+func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessionData, *attempt, error) {
 	params, err := callbackParams(w, r)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	// Consume the pending login first, whatever follows: a state is good for one response.
 	a, stateErr := m.flows.consume(w, r, params.Get("state"))
-	returnTo := "/"
-	if a != nil {
-		returnTo = a.ReturnTo
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.timeout)
 	defer cancel()
 	op, err := m.provider(ctx)
 	if err != nil {
-		return nil, returnTo, err
+		return nil, a, err
 	}
 
 	// RFC 9207 §2.4: an iss that names another issuer means a mix-up, whatever else the response
 	// says; a missing iss matters for a response that would be processed.
 	iss, hasIss := params["iss"]
 	if hasIss && (len(iss) != 1 || iss[0] != m.cfg.Issuer) {
-		return nil, "", fmt.Errorf("%w: response from %q", ErrIssuerMismatch, oauthErrorText(params.Get("iss")))
+		return nil, a, fmt.Errorf("%w: response from %q", ErrIssuerMismatch, oauthErrorText(params.Get("iss")))
 	}
 	if params.Get("error") != "" {
-		return nil, returnTo, authorizationError(params, stateErr)
+		return nil, a, authorizationError(params, stateErr)
 	}
 	if stateErr != nil {
-		return nil, "", stateErr
+		return nil, a, stateErr
 	}
 	if !hasIss && op.issParameter {
-		return nil, "", fmt.Errorf("%w: response has no iss although the provider supports it", ErrIssuerMismatch)
+		return nil, a, fmt.Errorf("%w: response has no iss although the provider supports it", ErrIssuerMismatch)
 	}
 	if a.FormPost != (r.Method == http.MethodPost) {
-		return nil, "", fmt.Errorf("%w: response mode differs from the one requested", ErrInvalidCallback)
+		return nil, a, fmt.Errorf("%w: response mode differs from the one requested", ErrInvalidCallback)
 	}
 	code := params.Get("code")
 	if code == "" {
-		return nil, "", fmt.Errorf("%w: no code", ErrInvalidCallback)
+		return nil, a, fmt.Errorf("%w: no code", ErrInvalidCallback)
 	}
 
 	token, err := m.exchange(ctx, op, code, a.Verifier)
 	if err != nil {
-		return nil, "", err
+		return nil, a, err
 	}
 	d, err := m.verifyIDToken(ctx, op, token, a)
 	if err != nil {
-		return nil, "", err
+		return nil, a, err
 	}
 	if err := m.addUserInfo(ctx, op, d, token); err != nil {
-		return nil, "", err
+		return nil, a, err
 	}
-	return d, a.ReturnTo, nil
+	return d, a, nil
 }
 
 // authorizationError returns the error of an error response (RFC 6749 §4.1.2.1). Only the answer

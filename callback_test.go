@@ -212,8 +212,9 @@ func TestCallbackChecks(t *testing.T) {
 			if _, ok := h.auth.User(resp.Request); ok || h.cookie("__Host-parlogin") != nil {
 				t.Error("a failed callback left a session")
 			}
-			if body := readBody(resp); body != http.StatusText(resp.StatusCode)+"\n" {
-				t.Errorf("error page shows %q, want the status text only", body)
+			if body := readBody(resp); !strings.Contains(body, sentences[Reason(err)]) || strings.Contains(body, "parlogin:") ||
+				strings.Contains(body, "555 0100") || strings.Contains(body, "user said no") {
+				t.Errorf("error page %q: want its reason's sentence and no detail", body)
 			}
 		})
 	}

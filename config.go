@@ -2,6 +2,7 @@ package parlogin
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -161,6 +162,13 @@ type Config struct {
 	// last thing parlogin does with the response: the handler may write it, or leave it to a
 	// framework (as parloginecho.ErrorHandler does).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// OnEvent, if set, is called for every login started, succeeded or failed, logout, refresh and
+	// back-channel logout (see [Event]), for metrics and audit logs; module
+	// github.com/parlogin/parlogin/adapters/parloginotel turns them into OpenTelemetry metrics. It
+	// is called synchronously, on the request's goroutine: it must be quick and safe for
+	// concurrent use. Events hold no token, code, secret or assertion.
+	OnEvent func(ctx context.Context, e Event)
 
 	// Logger receives warnings and the default error handler's reports; default slog.Default().
 	Logger *slog.Logger

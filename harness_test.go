@@ -147,7 +147,12 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 // use makes the app use auth, as if it restarted with it.
 func (h *harness) use(auth *Middleware) {
 	h.auth = auth
-	h.handler.Store(h.routes())
+	h.serve(h.routes())
+}
+
+// serve makes the app serve handler.
+func (h *harness) serve(handler http.Handler) {
+	h.handler.Store(http.HandlerFunc(handler.ServeHTTP)) // one dynamic type for atomic.Value
 }
 
 // newBrowser returns a client that shares the harness's cookie jar and trusts both servers.

@@ -44,8 +44,11 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d != nil && d.RefreshToken != "" {
-		m.revoke(r.Context(), d.RefreshToken)
+	if d != nil {
+		m.emit(r.Context(), Event{Kind: EventLogout, Subject: d.Subject})
+		if d.RefreshToken != "" {
+			m.revoke(r.Context(), d.RefreshToken)
+		}
 	}
 	noStore(w)
 	http.Redirect(w, r, m.logoutURL(r.Context(), idToken), http.StatusSeeOther)

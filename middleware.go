@@ -3,7 +3,6 @@ package parlogin
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,6 +31,7 @@ type Middleware struct {
 	flows     *flows
 	restarts  restarts
 	refreshes refreshGroup
+	routes    routes
 	origins   *http.CrossOriginProtection
 	// started is set once New has returned the Middleware: a discovery that fails afterwards is
 	// logged, as nobody else hears of it.
@@ -79,6 +79,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 		crossSite: m.secure || isLoopback(redirect.Hostname())}
 	m.restarts = restarts{name: c.SessionName + "-restart", flows: m.flows}
 	m.origins = http.NewCrossOriginProtection()
+	m.routes = newRoutes(m, redirect)
 	m.started.Store(true)
 	return m, nil
 }
@@ -91,9 +92,18 @@ func cmpOr(a, b string) string {
 }
 
 // Require returns a handler that serves next only to signed-in users, with the [User] in the
-// request context ([FromContext]). A browser navigation without a session starts a login and comes
-// back to the same URL afterwards; any other request gets [ErrUnauthenticated] through
-// Config.ErrorHandler (401 by default), never a redirect.
+// request context ([FromContext]).
+//
+// A browser navigation without a session starts a login and comes back to the same URL afterwards.
+// A navigation is a GET or HEAD with the header Sec-Fetch-Mode: navigate, which browsers send when
+// the user follows a link or types an address; from a client that sends no Sec-Fetch-Mode, one that
+// accepts text/html and is not an XMLHttpRequest. Any other request (an API call, a script's fetch,
+// a POST) gets [ErrUnauthenticated] through Config.ErrorHandler — by default 401 with
+// WWW-Authenticate: Bearer — never a redirect. In tests, an http.Client therefore gets 401: use
+// oidctest's Server.Login for a signed-in client.
+//
+// parlogin's own routes (see [Middleware.Handler]) pass through unguarded, so that Require may wrap
+// a whole router, the callback included.
 func (m *Middleware) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r, ok := m.Authenticate(w, r); ok {
@@ -103,18 +113,18 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 }
 
 // Authenticate is [Middleware.Require] for callers that are not an http.Handler chain, such as
-// framework adapters. For a signed-in user it returns r with the user in its context and true.
-// Otherwise it has answered w (a login redirect or an error) and returns r and false; the caller
-// must then write nothing more.
+// framework adapters. For a signed-in user it returns r with the user in its context and true; for
+// a request to one of parlogin's own routes, r and true (no user). Otherwise it has answered w (a
+// login redirect or an error) and returns r and false; the caller must then write nothing more.
 func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if _, ok := m.ownUser(r); ok {
+	if _, ok := m.ownUser(r); ok || m.own(r) {
 		return r, true
 	}
 	s, err := m.sessions.load(r, false)
 	switch {
 	case err != nil:
 		// Whether r has a session is unknown: neither a login, which could loop, nor a 401.
-		m.fail(w, r, err)
+		m.fail(w, withRetry(r, returnTarget(r.URL)), err)
 		return r, false
 	case s != nil:
 		return r.WithContext(NewContext(r.Context(), s.user())), true
@@ -122,7 +132,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	if isNavigation(r) {
 		m.startLogin(w, r, returnTarget(r.URL))
 	} else {
-		m.fail(w, r, ErrUnauthenticated)
+		m.fail(w, withRetry(r, returnTarget(r.URL)), ErrUnauthenticated)
 	}
 	return r, false
 }
@@ -169,10 +179,20 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 // startLogin pushes an authorization request for a new pending login and redirects the browser to
 // the provider. Nothing is stored unless the provider accepted the request.
 func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+	if err := m.pushLogin(w, r, returnTo); err != nil {
+		m.emit(r.Context(), Event{Kind: EventLoginFailed, Err: err})
+		m.fail(w, withRetry(r, returnTo), err)
+		return
+	}
+	m.emit(r.Context(), Event{Kind: EventLoginStarted})
+}
+
+// pushLogin pushes an authorization request for a new pending login and redirects the browser to
+// the provider; on failure it has written nothing.
+func (m *Middleware) pushLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
 	extra, err := m.extraParams(r)
 	if err != nil {
-		m.fail(w, r, err)
-		return
+		return err
 	}
 	a := newAttempt(returnTo, extra, m.cfg.Now())
 	params := m.authorizationParams(a, extra)
@@ -182,28 +202,31 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 	defer cancel()
 	op, err := m.provider(ctx)
 	if err != nil {
-		m.fail(w, r, err)
-		return
+		return err
 	}
 	requestURI, err := m.pushAuthorizationRequest(ctx, op, params)
 	if err != nil {
-		m.fail(w, r, err)
-		return
+		return err
 	}
 	if err := m.flows.save(w, r, a); err != nil {
-		m.fail(w, r, err)
-		return
+		return err
 	}
 	noStore(w)
 	http.Redirect(w, r, m.authorizationURL(op, requestURI), http.StatusSeeOther)
+	return nil
 }
 
 // isNavigation reports whether r is a browser loading a page, which may be redirected to a login,
-// rather than a script or API client, which must get a status it can handle.
+// rather than a script or API client, which must get a status it can handle: a GET or HEAD with
+// Sec-Fetch-Mode: navigate, or, from a browser that does not send Sec-Fetch-Mode, one that accepts
+// text/html and is not an XMLHttpRequest.
 func isNavigation(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
-	}
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && acceptsHTML(r)
+}
+
+// acceptsHTML reports whether r comes from a browser that shows the answer as a page: a navigation,
+// by its Sec-Fetch-Mode or, without one, by its Accept header.
+func acceptsHTML(r *http.Request) bool {
 	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
 		return mode == "navigate"
 	}
@@ -226,21 +249,6 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	m.defaultErrorHandler(w, r, err)
-}
-
-// defaultErrorHandler logs err and answers its status with the status text only: error details
-// help attackers and confuse users.
-func (m *Middleware) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	status := ErrorStatus(err)
-	level := slog.LevelWarn
-	switch {
-	case status >= 500:
-		level = slog.LevelError
-	case status == http.StatusUnauthorized:
-		level = slog.LevelDebug // anonymous API calls are routine
-	}
-	m.cfg.Logger.Log(r.Context(), level, "parlogin: request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
-	http.Error(w, http.StatusText(status), status)
 }
 
 // noStore keeps responses that set or clear login cookies out of caches.

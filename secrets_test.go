@@ -1,28 +1,47 @@
 package parlogin
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
-// TestNoSecretsInLogsOrErrors runs a login, a token refresh, a logout and failures at every
-// step, then checks that no secret, assertion, code or token appears in the logs or in any error
-// text that reached the error handler.
+// TestNoSecretsInLogsOrErrors runs a login, a token refresh, a logout, a back-channel logout and
+// failures at every step, then checks that no secret, assertion, code or token appears in the
+// logs, in any error text that reached the error handler, or in any event.
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
+	clk := newClock()
 	store := sessions.NewFilesystemStore(t.TempDir(), []byte(testSecret))
 	store.MaxLength(0)
+	var mu sync.Mutex
+	var events []Event
 	h := newHarness(t, harnessOptions{config: func(c *Config) {
 		c.SaveTokens = true
 		c.Store = store
 		c.Scopes = append(c.Scopes, "offline_access")
+		c.Now = clk.Now
+		c.OnEvent = func(_ context.Context, e Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, e)
+		}
 	}})
+	h.op.SetClock(clk.Now)
 	h.login("/private")
-	accessToken := readBody(h.navigate(http.MethodGet, "/token", nil))
+	firstAccessToken := readBody(h.navigate(http.MethodGet, "/token", nil))
+	clk.Add(2 * time.Hour)
+	accessToken := readBody(h.navigate(http.MethodGet, "/token", nil)) // refreshed
+	if err := h.op.BackchannelLogout(context.Background(), h.client.ID, "someone-else", ""); err != nil {
+		t.Fatal(err)
+	}
 	logout, _ := h.navigate(http.MethodPost, "/auth/logout", nil).Location()
 	idToken := logout.Query().Get("id_token_hint")
 	if accessToken == "" || idToken == "" {
@@ -50,7 +69,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		}
 	}
 
-	secrets := []string{h.client.Secret, accessToken, idToken}
+	secrets := []string{h.client.Secret, firstAccessToken, accessToken, idToken}
 	for _, e := range []oidctest.Endpoint{oidctest.PAR, oidctest.Token} {
 		for _, req := range h.op.Requests(e) {
 			for _, k := range []string{"client_assertion", "code", "code_verifier", "refresh_token"} {
@@ -65,6 +84,19 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 	var texts []string
 	texts = append(texts, h.logs.String())
+	kinds := map[EventKind]bool{}
+	for _, e := range events {
+		kinds[e.Kind] = true
+		texts = append(texts, fmt.Sprintf("%#v", e))
+		if e.Err != nil {
+			texts = append(texts, e.Err.Error())
+		}
+	}
+	for _, k := range []EventKind{EventLoginStarted, EventLoginSucceeded, EventLoginFailed, EventRefresh, EventLogout, EventBackchannelLogout} {
+		if !kinds[k] {
+			t.Errorf("no %s event in the run", k)
+		}
+	}
 	for _, err := range h.errs.errs {
 		texts = append(texts, err.Error())
 	}

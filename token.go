@@ -37,6 +37,7 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 	if d.RefreshToken == "" {
 		return nil, fmt.Errorf("%w: the access token expired and there is no refresh token", ErrNoToken)
 	}
+	started := now
 	fresh, err := m.refreshes.do(d.RefreshToken, func() (*sessionData, error) {
 		// Detached from r: the refresh serves every request waiting for it.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.timeout)
@@ -44,19 +45,24 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 		return m.redeem(ctx, d)
 	})
 	if err != nil {
+		e := Event{Kind: EventRefreshFailed, Subject: d.Subject, Err: err}
 		if refreshEndsSession(err) {
+			e.Reason = reasonRefused
 			if endErr := m.sessions.end(r.Context(), w, r, s.key, s.rec, d); endErr != nil {
 				m.cfg.Logger.Warn("parlogin: ending a session whose refresh was refused", "error", endErr)
 			}
 		}
+		m.emit(r.Context(), e)
 		return nil, err
 	}
 	if err := m.sessions.save(r.Context(), w, r, s, fresh); err != nil {
 		if errors.Is(err, errSessionEnded) {
-			return nil, fmt.Errorf("%w: the session ended during the refresh", ErrNoToken)
+			err = fmt.Errorf("%w: the session ended during the refresh", ErrNoToken)
 		}
+		m.emit(r.Context(), Event{Kind: EventRefreshFailed, Subject: d.Subject, Err: err})
 		return nil, err
 	}
+	m.emit(r.Context(), Event{Kind: EventRefresh, Subject: d.Subject, Duration: m.cfg.Now().Sub(started)})
 	return fresh.token(), nil
 }
 
