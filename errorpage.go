@@ -74,4 +74,3 @@ func (m *Middleware) defaultErrorHandler(w http.ResponseWriter, r *http.Request,
 		Retry, Ref           string
 	}{status, http.StatusText(status), sentences[reason], retry, ref})
 }
-
