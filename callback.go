@@ -49,6 +49,11 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	m.cfg.Logger.InfoContext(r.Context(), "parlogin: signed in", "sub", d.Subject, "duration", took)
 	m.emit(r.Context(), Event{Kind: EventLoginSucceeded, Subject: d.Subject, Duration: took})
+	if a.StepUpFrom != "" && a.StepUpFrom != d.Subject {
+		m.cfg.Logger.WarnContext(r.Context(), "parlogin: a step-up signed in another user, whose session replaces the first",
+			"sub", d.Subject, "previous_sub", a.StepUpFrom)
+		m.emit(r.Context(), Event{Kind: EventStepUp, Subject: d.Subject, Reason: "subject_changed"})
+	}
 	m.restarts.clear(w, r)
 	noStore(w)
 	http.Redirect(w, r, safeReturnTo(returnTo), http.StatusSeeOther)
@@ -73,7 +78,7 @@ func (m *Middleware) recover(w http.ResponseWriter, r *http.Request, err error, 
 		return false
 	}
 	m.cfg.Logger.Info("parlogin: request_uri refused by the provider, starting the login again", "error", err)
-	m.startLogin(w, r, safeReturnTo(returnTo))
+	m.startLogin(w, r, safeReturnTo(returnTo), nil)
 	return true
 }
 
@@ -218,6 +223,7 @@ type idTokenClaims struct {
 	AuthorizedParty string
 	AuthTime        *float64
 	ACR             string
+	AMR             []string
 	SID             string
 	all             map[string]json.RawMessage
 }
@@ -226,7 +232,7 @@ func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &c.all); err != nil {
 		return err
 	}
-	for name, v := range map[string]any{"azp": &c.AuthorizedParty, "auth_time": &c.AuthTime, "acr": &c.ACR, "sid": &c.SID} {
+	for name, v := range map[string]any{"azp": &c.AuthorizedParty, "auth_time": &c.AuthTime, "acr": &c.ACR, "amr": &c.AMR, "sid": &c.SID} {
 		if raw, ok := c.all[name]; ok {
 			if err := json.Unmarshal(raw, v); err != nil {
 				return fmt.Errorf("claim %s: %w", name, err)
@@ -274,7 +280,7 @@ func mergeClaims(layers ...json.RawMessage) (json.RawMessage, error) {
 
 // protocolClaims are ID token claims about the token rather than the user; they are not kept in
 // the session.
-var protocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "auth_time", "jti", "sid"}
+var protocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "auth_time", "jti", "sid", "acr", "amr"}
 
 // verifyIDToken verifies the ID token of a token response (OpenID Connect Core §3.1.3.7) and
 // returns the session data for it. a is the pending login, or nil for a refresh (§12.2), where
@@ -340,6 +346,8 @@ func (m *Middleware) verifyIDToken(ctx context.Context, op *provider, token *oau
 		Subject: idt.Subject,
 		Issuer:  idt.Issuer,
 		SID:     c.SID,
+		ACR:     c.ACR,
+		AMR:     c.AMR,
 		Expiry:  now.Add(m.cfg.SessionMaxAge).Unix(),
 		Claims:  claims,
 	}

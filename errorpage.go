@@ -20,6 +20,7 @@ var sentences = map[string]string{
 	reasonRefused:             "Your session has ended. Please sign in again.",
 	reasonForbidden:           "This request was refused.",
 	reasonUnauthenticated:     "You need to sign in to see this page.",
+	reasonInsufficient:        "This page needs you to sign in again, in a stronger or more recent way.",
 	reasonInternal:            "Something went wrong.",
 }
 

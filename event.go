@@ -35,11 +35,15 @@ const (
 	EventRefresh           EventKind = "refresh"            // tokens were refreshed
 	EventRefreshFailed     EventKind = "refresh_failed"     // a refresh failed; with Reason "refused" the session ended
 	EventBackchannelLogout EventKind = "backchannel_logout" // the provider ended sessions
+	// EventStepUp: a signed-in user was sent to authenticate again for a route's Policy; or, with
+	// Reason "subject_changed", came back from it as another user, whose session replaced theirs.
+	EventStepUp EventKind = "step_up"
 )
 
 // Reasons of failure, as [Reason] returns them.
 const (
-	reasonUnauthenticated     = "unauthenticated"      // no session, for a request that cannot log in
+	reasonUnauthenticated     = "unauthenticated" // no session, for a request that cannot log in
+	reasonInsufficient        = "insufficient_authentication"
 	reasonCancelled           = "cancelled"            // the user cancelled, or the provider refused them
 	reasonProviderUnavailable = "provider_unavailable" // the provider did not answer, or failed
 	reasonStale               = "stale"                // a login that expired, was already finished, or another browser's
@@ -54,6 +58,8 @@ const (
 // Reason classifies err for people and metrics, as the default error page and [Event.Reason] do:
 //
 //   - "unauthenticated": no session, for a request that cannot start a login;
+//   - "insufficient_authentication": a session that does not meet a route's Policy, for a
+//     request that cannot authenticate again;
 //   - "cancelled": the user cancelled at the provider, or the provider refused them;
 //   - "provider_unavailable": the provider did not answer, or failed;
 //   - "stale": a login that expired, was finished already, or was started in another browser;
@@ -70,6 +76,8 @@ func Reason(err error) string {
 		return ""
 	case errors.Is(err, ErrUnauthenticated):
 		return reasonUnauthenticated
+	case errors.Is(err, ErrInsufficientAuthentication):
+		return reasonInsufficient
 	case errors.Is(err, ErrInvalidState):
 		return reasonStale
 	case errors.Is(err, ErrIssuerMismatch), errors.Is(err, ErrNonceMismatch), errors.Is(err, ErrInvalidIDToken),

@@ -37,6 +37,8 @@ type attempt struct {
 	MaxAge   string `json:"m,omitempty"` // max_age as sent, "" when not sent
 	ACR      string `json:"a,omitempty"` // acr_values as sent
 	FormPost bool   `json:"f,omitempty"` // response_mode=form_post
+	// StepUpFrom is the subject of the session that the login steps up (see Policy).
+	StepUpFrom string `json:"s,omitempty"`
 }
 
 func newAttempt(returnTo string, params url.Values, now time.Time) *attempt {

@@ -166,19 +166,6 @@ func (h *harness) newBrowser() *http.Client {
 
 func (h *harness) routes() http.Handler {
 	mux := http.NewServeMux()
-	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, ok := FromContext(r.Context())
-		if !ok {
-			http.Error(w, "no user in context", http.StatusInternalServerError)
-			return
-		}
-		var c struct {
-			Name  string `json:"name"`
-			Email string `json:"email"`
-		}
-		_ = u.Claims(&c)
-		_ = json.NewEncoder(w).Encode(map[string]string{"sub": u.Subject, "name": c.Name, "email": c.Email, "path": r.URL.RequestURI()})
-	})
 	mux.Handle("/private", h.auth.Require(whoami))
 	mux.Handle("/api/me", h.auth.Require(whoami))
 	mux.HandleFunc("/auth/callback", h.auth.Callback)
@@ -203,6 +190,21 @@ func (h *harness) routes() http.Handler {
 	})
 	return mux
 }
+
+// whoami answers with the user of the request's context, as JSON.
+var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u, ok := FromContext(r.Context())
+	if !ok {
+		http.Error(w, "no user in context", http.StatusInternalServerError)
+		return
+	}
+	var c struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	}
+	_ = u.Claims(&c)
+	_ = json.NewEncoder(w).Encode(map[string]string{"sub": u.Subject, "name": c.Name, "email": c.Email, "path": r.URL.RequestURI()})
+})
 
 // navigate makes a browser navigation request (what a click or the address bar does).
 func (h *harness) navigate(method, target string, body url.Values) *http.Response {

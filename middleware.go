@@ -2,7 +2,6 @@ package parlogin
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -106,35 +105,51 @@ func cmpOr(a, b string) string {
 // a whole router, the callback included.
 func (m *Middleware) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r, ok := m.Authenticate(w, r); ok {
+		if r, ok := m.Authenticate(w, r, Policy{}); ok {
 			next.ServeHTTP(w, r)
 		}
 	})
 }
 
-// Authenticate is [Middleware.Require] for callers that are not an http.Handler chain, such as
-// framework adapters. For a signed-in user it returns r with the user in its context and true; for
-// a request to one of parlogin's own routes, r and true (no user). Otherwise it has answered w (a
-// login redirect or an error) and returns r and false; the caller must then write nothing more.
-func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if _, ok := m.ownUser(r); ok || m.own(r) {
+// Authenticate is [Middleware.RequirePolicy] for callers that are not an http.Handler chain, such
+// as framework adapters; the zero Policy makes it [Middleware.Require]. For a signed-in user whose
+// authentication meets p, it returns r with the user in its context and true; for a request to one
+// of parlogin's own routes, r and true (no user). Otherwise it has answered w (a login redirect or
+// an error) and returns r and false; the caller must then write nothing more.
+func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request, p Policy) (*http.Request, bool) {
+	if m.own(r) {
 		return r, true
 	}
-	s, err := m.sessions.load(r, false)
-	switch {
-	case err != nil:
-		// Whether r has a session is unknown: neither a login, which could loop, nor a 401.
-		m.fail(w, withRetry(r, returnTarget(r.URL)), err)
+	u, ok := m.ownUser(r)
+	if !ok {
+		s, err := m.sessions.load(r, false)
+		switch {
+		case err != nil:
+			// Whether r has a session is unknown: neither a login, which could loop, nor a 401.
+			m.fail(w, withRetry(r, returnTarget(r.URL)), err)
+			return r, false
+		case s == nil:
+			if isNavigation(r) {
+				m.startLogin(w, r, returnTarget(r.URL), nil)
+			} else {
+				m.fail(w, withRetry(r, returnTarget(r.URL)), ErrUnauthenticated)
+			}
+			return r, false
+		}
+		u = s.user()
+		r = r.WithContext(NewContext(r.Context(), u))
+	}
+	if why := p.check(u, m.cfg.Now(), m.cfg.ClockSkew); why != "" {
+		if isNavigation(r) {
+			m.cfg.Logger.InfoContext(r.Context(), "parlogin: step-up", "sub", u.Subject, "unmet", why, "policy", p.String())
+			m.emit(r.Context(), Event{Kind: EventStepUp, Subject: u.Subject})
+			m.startLogin(w, r, returnTarget(r.URL), &stepUp{policy: p, from: u.Subject})
+		} else {
+			m.fail(w, withRetry(r, returnTarget(r.URL)), &insufficientAuthentication{policy: p})
+		}
 		return r, false
-	case s != nil:
-		return r.WithContext(NewContext(r.Context(), s.user())), true
 	}
-	if isNavigation(r) {
-		m.startLogin(w, r, returnTarget(r.URL))
-	} else {
-		m.fail(w, withRetry(r, returnTarget(r.URL)), ErrUnauthenticated)
-	}
-	return r, false
+	return r, true
 }
 
 // User returns the signed-in user of r, without starting a login: for pages that show more to
@@ -173,13 +188,20 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ErrMethodNotAllowed)
 		return
 	}
-	m.startLogin(w, r, safeReturnTo(r.URL.Query().Get("return_to")))
+	m.startLogin(w, r, safeReturnTo(r.URL.Query().Get("return_to")), nil)
 }
 
-// startLogin pushes an authorization request for a new pending login and redirects the browser to
-// the provider. Nothing is stored unless the provider accepted the request.
-func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
-	if err := m.pushLogin(w, r, returnTo); err != nil {
+// stepUp is a login that a signed-in user starts to meet a route's Policy.
+type stepUp struct {
+	policy Policy
+	from   string // the subject signed in
+}
+
+// startLogin pushes an authorization request for a new pending login (a step-up, when step is
+// set) and redirects the browser to the provider. Nothing is stored unless the provider accepted
+// the request.
+func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo string, step *stepUp) {
+	if err := m.pushLogin(w, r, returnTo, step); err != nil {
 		m.emit(r.Context(), Event{Kind: EventLoginFailed, Err: err})
 		m.fail(w, withRetry(r, returnTo), err)
 		return
@@ -189,12 +211,23 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 
 // pushLogin pushes an authorization request for a new pending login and redirects the browser to
 // the provider; on failure it has written nothing.
-func (m *Middleware) pushLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
+func (m *Middleware) pushLogin(w http.ResponseWriter, r *http.Request, returnTo string, step *stepUp) error {
 	extra, err := m.extraParams(r)
 	if err != nil {
 		return err
 	}
+	if step != nil {
+		if extra == nil {
+			extra = make(url.Values)
+		}
+		for name, value := range step.policy.params() {
+			extra.Set(name, value)
+		}
+	}
 	a := newAttempt(returnTo, extra, m.cfg.Now())
+	if step != nil {
+		a.StepUpFrom = step.from
+	}
 	params := m.authorizationParams(a, extra)
 	a.FormPost = params.Get("response_mode") == "form_post"
 
@@ -239,10 +272,11 @@ func acceptsHTML(r *http.Request) bool {
 // fail reports err through the error handler.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	noStore(w)
-	if errors.Is(err, ErrUnauthenticated) {
+	if ErrorStatus(err) == http.StatusUnauthorized {
 		// A 401 names the scheme that would get in (RFC 9110 §15.5.2): a script or API client is
-		// told that it needs a session, which a browser gets by navigating to the page.
-		w.Header().Set("WWW-Authenticate", "Bearer")
+		// told that it needs a session, which a browser gets by navigating to the page, or, for a
+		// step-up, what authentication it needs (RFC 9470 §3).
+		w.Header().Set("WWW-Authenticate", challenge(err))
 	}
 	if m.cfg.ErrorHandler != nil {
 		m.cfg.ErrorHandler(w, r, err)

@@ -308,7 +308,7 @@ func TestAuthenticate(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
 	rec := httptest.NewRecorder()
-	r, ok := h.auth.Authenticate(rec, req)
+	r, ok := h.auth.Authenticate(rec, req, Policy{})
 	if ok || r != req || rec.Code != http.StatusUnauthorized {
 		t.Fatalf("Authenticate(anonymous) = %v, %v, status %d", r, ok, rec.Code)
 	}

@@ -24,6 +24,8 @@ type sessionData struct {
 	SID      string          `json:"sid,omitempty"` // the provider's session ("sid"), for back-channel logout
 	Created  int64           `json:"ct"`            // Unix milliseconds
 	AuthTime int64           `json:"at,omitempty"`
+	ACR      string          `json:"acr,omitempty"`
+	AMR      []string        `json:"amr,omitempty"`
 	Expiry   int64           `json:"exp"`
 	Claims   json.RawMessage `json:"c,omitempty"`
 
@@ -35,7 +37,7 @@ type sessionData struct {
 }
 
 func (d *sessionData) user(expires time.Time) *User {
-	u := &User{Subject: d.Subject, Issuer: d.Issuer, Expiry: expires, claims: d.Claims, client: d.Client}
+	u := &User{Subject: d.Subject, Issuer: d.Issuer, ACR: d.ACR, AMR: d.AMR, Expiry: expires, claims: d.Claims, client: d.Client}
 	if d.AuthTime != 0 {
 		u.AuthTime = time.Unix(d.AuthTime, 0)
 	}

@@ -87,6 +87,10 @@ func (c *sessionCache) forget(v string) {
 
 // size estimates the memory of d's variable parts.
 func (d *sessionData) size() int {
-	return len(d.ID) + len(d.Issuer) + len(d.Client) + len(d.Subject) + len(d.SID) + len(d.Claims) +
+	n := len(d.ID) + len(d.Issuer) + len(d.Client) + len(d.Subject) + len(d.SID) + len(d.ACR) + len(d.Claims) +
 		len(d.IDToken) + len(d.AccessToken) + len(d.TokenType) + len(d.RefreshToken)
+	for _, amr := range d.AMR {
+		n += len(amr) + 16
+	}
+	return n
 }

@@ -16,6 +16,11 @@ type User struct {
 	// AuthTime is when the user last authenticated at the provider ("auth_time"), or the zero
 	// time when the provider did not say.
 	AuthTime time.Time
+	// ACR is the authentication context class the provider asserted ("acr"), and AMR the
+	// authentication methods ("amr"), such as "pwd" and "otp", when it did. A [Policy] holds
+	// routes to them.
+	ACR string
+	AMR []string
 	// Expiry is when the parlogin session ends (see [Config.SessionMaxAge]).
 	Expiry time.Time
 
@@ -23,8 +28,9 @@ type User struct {
 	client string // the client ID of the Middleware that signed the user in
 }
 
-// Claims unmarshals the user's identity claims (name, email, acr, groups… everything in the ID token
-// except the protocol claims such as nonce, aud and exp) into v, like [encoding/json.Unmarshal].
+// Claims unmarshals the user's identity claims (name, email, groups… everything in the ID token and
+// the UserInfo answer except the protocol claims, such as nonce, aud, exp, and the authentication's
+// acr, amr and auth_time, which are fields of User) into v, like [encoding/json.Unmarshal].
 func (u *User) Claims(v any) error {
 	if len(u.claims) == 0 {
 		return errors.New("parlogin: user has no claims")

@@ -9,7 +9,8 @@ import (
 //
 //   - GET and POST /callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
 //   - GET /login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
-//   - POST /logout: [parlogin.Middleware.Logout].
+//   - POST /logout: [parlogin.Middleware.Logout];
+//   - POST /backchannel-logout: [parlogin.Middleware.BackchannelLogout].
 //
 // The callback's full path must be the path of Config.RedirectURL: mounted at "/auth", the
 // RedirectURL is https://app.example.com/auth/callback. The router may be given more routes or
@@ -20,5 +21,6 @@ func Routes(auth *parlogin.Middleware) chi.Router {
 	r.Post("/callback", auth.Callback)
 	r.Get("/login", auth.Login)
 	r.Post("/logout", auth.Logout)
+	r.Post("/backchannel-logout", auth.BackchannelLogout)
 	return r
 }

@@ -35,3 +35,18 @@ func app(b *adaptertest.Bench) http.Handler {
 }
 
 func TestAdapter(t *testing.T) { adaptertest.Run(t, app) }
+
+// r.Use(auth.Require) before Mount guards parlogin's routes too, and must not loop.
+func TestRequireOverEverything(t *testing.T) {
+	adaptertest.RunGuardedEverywhere(t, func(b *adaptertest.Bench) http.Handler {
+		auth := b.New(b.Config)
+		r := chi.NewRouter()
+		r.Use(auth.Require)
+		r.Mount("/auth", parloginchi.Routes(auth))
+		r.Get("/private", func(w http.ResponseWriter, r *http.Request) {
+			u, _ := parlogin.FromContext(r.Context())
+			b.Private(w, u, r.URL.RequestURI())
+		})
+		return r
+	})
+}

@@ -14,17 +14,18 @@ import (
 // back to the same URL; any other request gets [parlogin.ErrUnauthenticated] through
 // Config.ErrorHandler, which answers 401 by default, or, with [ErrorHandler], is returned as an
 // [*echo.HTTPError]. The next handler never runs for such a request.
+// parlogin's own routes pass through, so that e.Use(Require(auth)) may come before [Mount].
 func Require(auth *parlogin.Middleware) echo.MiddlewareFunc {
+	return RequirePolicy(auth, parlogin.Policy{})
+}
+
+// RequirePolicy is [Require] for routes that also demand p of the way the user authenticated
+// (step-up, see [parlogin.Middleware.RequirePolicy]).
+func RequirePolicy(auth *parlogin.Middleware, p parlogin.Policy) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			r := c.Request()
-			// The signed-in user is the common case: serve it without the error slot.
-			if u, ok := auth.User(r); ok {
-				c.SetRequest(r.WithContext(parlogin.NewContext(r.Context(), u)))
-				return next(c)
-			}
-			checked, slot := withSlot(r)
-			checked, ok := auth.Authenticate(c.Response(), checked)
+			checked, slot := withSlot(c.Request())
+			checked, ok := auth.Authenticate(c.Response(), checked, p)
 			if !ok {
 				return slot.err // nil when parlogin answered the request itself
 			}
@@ -49,17 +50,20 @@ func User(c echo.Context) (*parlogin.User, bool) {
 //
 //   - GET and POST callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
 //   - GET login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
-//   - POST logout: [parlogin.Middleware.Logout].
+//   - POST logout: [parlogin.Middleware.Logout];
+//   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout].
 //
-// The callback's full path must be the path of Config.RedirectURL: on e.Group("/auth"), the
-// RedirectURL is https://app.example.com/auth/callback. With [ErrorHandler], the failures of these
-// routes are returned to echo.
+// These are the paths of [parlogin.Middleware.Handler] when the callback's full path is the path
+// of Config.RedirectURL: on e.Group("/auth"), the RedirectURL is
+// https://app.example.com/auth/callback. With [ErrorHandler], the failures of these routes are
+// returned to echo.
 func Mount(g *echo.Group, auth *parlogin.Middleware) {
 	callback := handler(auth.Callback)
 	g.GET("/callback", callback)
 	g.POST("/callback", callback)
 	g.GET("/login", handler(auth.Login))
 	g.POST("/logout", handler(auth.Logout))
+	g.POST("/backchannel-logout", handler(auth.BackchannelLogout))
 }
 
 // ErrorHandler returns a Config.ErrorHandler that hands parlogin's errors to echo, as an

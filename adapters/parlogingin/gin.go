@@ -14,16 +14,24 @@ type userKey struct{}
 // ([User]), then calls c.Next. Otherwise parlogin answers, as [parlogin.Middleware.Require] does (a
 // browser navigation starts a login and comes back to the same URL; any other request gets
 // Config.ErrorHandler's answer, 401 by default), and Require calls c.Abort: no later handler runs.
+// parlogin's own routes pass through, so that router.Use(Require(auth)) may come before [Mount].
 func Require(auth *parlogin.Middleware) gin.HandlerFunc {
+	return RequirePolicy(auth, parlogin.Policy{})
+}
+
+// RequirePolicy is [Require] for routes that also demand p of the way the user authenticated
+// (step-up, see [parlogin.Middleware.RequirePolicy]).
+func RequirePolicy(auth *parlogin.Middleware, p parlogin.Policy) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		r, ok := auth.Authenticate(c.Writer, c.Request)
+		r, ok := auth.Authenticate(c.Writer, c.Request, p)
 		if !ok {
 			c.Abort()
 			return
 		}
-		u, _ := parlogin.FromContext(r.Context())
 		c.Request = r
-		c.Set(userKey{}, u)
+		if u, ok := parlogin.FromContext(r.Context()); ok {
+			c.Set(userKey{}, u)
+		}
 		c.Next()
 	}
 }
@@ -46,14 +54,17 @@ func User(c *gin.Context) (*parlogin.User, bool) {
 //
 //   - GET and POST callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
 //   - GET login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
-//   - POST logout: [parlogin.Middleware.Logout].
+//   - POST logout: [parlogin.Middleware.Logout];
+//   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout].
 //
-// The callback's full path must be the path of Config.RedirectURL: on router.Group("/auth"), the
-// RedirectURL is https://app.example.com/auth/callback.
+// These are the paths of [parlogin.Middleware.Handler] when the callback's full path is the path
+// of Config.RedirectURL: on router.Group("/auth"), the RedirectURL is
+// https://app.example.com/auth/callback.
 func Mount(r gin.IRoutes, auth *parlogin.Middleware) {
 	callback := gin.WrapF(auth.Callback)
 	r.GET("/callback", callback)
 	r.POST("/callback", callback)
 	r.GET("/login", gin.WrapF(auth.Login))
 	r.POST("/logout", gin.WrapF(auth.Logout))
+	r.POST("/backchannel-logout", gin.WrapF(auth.BackchannelLogout))
 }

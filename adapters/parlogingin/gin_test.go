@@ -145,3 +145,18 @@ func TestUser(t *testing.T) {
 		})
 	}
 }
+
+// router.Use(Require(auth)) before Mount guards parlogin's routes too, and must not loop.
+func TestRequireOverEverything(t *testing.T) {
+	adaptertest.RunGuardedEverywhere(t, func(b *adaptertest.Bench) http.Handler {
+		auth := b.New(b.Config)
+		router := gin.New()
+		router.Use(parlogingin.Require(auth))
+		parlogingin.Mount(router.Group("/auth"), auth)
+		router.GET("/private", func(c *gin.Context) {
+			u, _ := parlogingin.User(c)
+			b.Private(c.Writer, u, c.Request.URL.RequestURI())
+		})
+		return router
+	})
+}

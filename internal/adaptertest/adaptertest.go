@@ -274,3 +274,15 @@ func testLogout(t *testing.T, b *Bench) {
 		t.Errorf("the protected handler ran %d times after logout", n)
 	}
 }
+
+// RunGuardedEverywhere checks an adapter's app whose every route, parlogin's own included, sits
+// behind the adapter's Require, applied to the whole router before parlogin's routes are mounted
+// (router.Use(Require(auth)); Mount(...)): the login must end on the page asked for, not loop back
+// to the provider from the callback. The app serves GET /private with [Bench.Private].
+func RunGuardedEverywhere(t *testing.T, build func(b *Bench) http.Handler) {
+	b := Start(t, build)
+	b.Login()
+	if got := b.Do(Request{Method: http.MethodPost, Path: "/auth/logout", Origin: b.URL}); got.Status != http.StatusSeeOther {
+		t.Errorf("logout through the guarded router = %d %q", got.Status, got.Body)
+	}
+}
