@@ -23,7 +23,8 @@ type assertionSigner struct {
 	now      func() time.Time
 }
 
-func newAssertionSigner(c Config) *assertionSigner {
+// newAssertionSigner returns the signer of c's assertions, whose times follow providerNow.
+func newAssertionSigner(c Config, providerNow func() time.Time) *assertionSigner {
 	return &assertionSigner{
 		clientID: c.ClientID,
 		issuer:   c.Issuer,
@@ -31,7 +32,7 @@ func newAssertionSigner(c Config) *assertionSigner {
 		method:   jwt.GetSigningMethod(c.SigningAlg),
 		key:      []byte(c.ClientSecret),
 		lifetime: c.AssertionLifetime,
-		now:      c.Now,
+		now:      providerNow,
 	}
 }
 

@@ -26,7 +26,7 @@ func TestAssertion(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newAssertionSigner(Config{
+			s := testSigner(Config{
 				ClientID: "client-1", Issuer: "https://op.example/as", SigningAlg: tc.alg,
 				ClientSecret: testSecret, AssertionAudience: tc.audience,
 				AssertionLifetime: time.Minute, Now: func() time.Time { return now },
@@ -62,7 +62,7 @@ func TestAssertion(t *testing.T) {
 }
 
 func TestAssertionJTIUnique(t *testing.T) {
-	s := newAssertionSigner(Config{ClientID: "c", Issuer: "https://op.example", SigningAlg: "HS256",
+	s := testSigner(Config{ClientID: "c", Issuer: "https://op.example", SigningAlg: "HS256",
 		ClientSecret: testSecret, AssertionLifetime: time.Minute, Now: time.Now})
 	seen := make(map[string]bool)
 	for range 1000 {
@@ -84,7 +84,7 @@ func TestAssertionJTIUnique(t *testing.T) {
 
 func TestRequestObject(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	s := newAssertionSigner(Config{ClientID: "client-1", Issuer: "https://op.example/as", SigningAlg: "HS256",
+	s := testSigner(Config{ClientID: "client-1", Issuer: "https://op.example/as", SigningAlg: "HS256",
 		ClientSecret: testSecret, AssertionLifetime: time.Minute, Now: func() time.Time { return now }})
 	raw, err := s.requestObject(map[string]any{"scope": "openid", "max_age": 30, "iss": "attacker"})
 	if err != nil {
@@ -111,3 +111,6 @@ func TestRequestObject(t *testing.T) {
 func testStore() *sessions.CookieStore {
 	return sessions.NewCookieStore([]byte(testSecret[:32]), []byte(testSecret[32:]))
 }
+
+// testSigner returns the assertion signer of c, on c's clock.
+func testSigner(c Config) *assertionSigner { return newAssertionSigner(c, c.Now) }

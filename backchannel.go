@@ -116,7 +116,7 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 	if err := tok.Claims(&c); err != nil {
 		return bad("claims: %v", err)
 	}
-	now := m.cfg.Now()
+	now := m.clock.providerNow()
 	var event map[string]any
 	switch {
 	case c.Events[backchannelLogoutEvent] == nil || json.Unmarshal(c.Events[backchannelLogoutEvent], &event) != nil:
@@ -147,8 +147,10 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 	case !fresh:
 		return bad("jti already used")
 	}
+	// The sessions to end are those started before now by the app's clock, which dates sessions.
+	local := m.cfg.Now()
 	rv := revocation{Issuer: tok.Issuer, Kind: revokeSubject, Value: c.Subject,
-		Before: now.UnixMilli(), Until: now.Add(m.cfg.SessionMaxAge).Unix()}
+		Before: local.UnixMilli(), Until: local.Add(m.cfg.SessionMaxAge).Unix()}
 	if c.SID != "" {
 		rv.Kind, rv.Value = revokeSID, c.SID
 	}

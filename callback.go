@@ -296,7 +296,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, op *provider, token *oau
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 	}
-	now := m.cfg.Now()
+	now := m.clock.providerNow()
 	if a != nil && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(a.Nonce)) != 1 {
 		return nil, ErrNonceMismatch
 	}
@@ -348,7 +348,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, op *provider, token *oau
 		SID:     c.SID,
 		ACR:     c.ACR,
 		AMR:     c.AMR,
-		Expiry:  now.Add(m.cfg.SessionMaxAge).Unix(),
+		Expiry:  m.cfg.Now().Add(m.cfg.SessionMaxAge).Unix(),
 		Claims:  claims,
 	}
 	if !authTime.IsZero() {

@@ -38,6 +38,9 @@ const (
 	// EventStepUp: a signed-in user was sent to authenticate again for a route's Policy; or, with
 	// Reason "subject_changed", came back from it as another user, whose session replaced theirs.
 	EventStepUp EventKind = "step_up"
+	// EventClockOffset: the offset of the provider's clock from the app's (Duration), measured from
+	// the Date header of its answers and applied to the times it issues and checks, changed.
+	EventClockOffset EventKind = "clock_offset"
 )
 
 // Reasons of failure, as [Reason] returns them.

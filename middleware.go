@@ -18,6 +18,7 @@ import (
 type Middleware struct {
 	cfg     Config
 	timeout time.Duration // bounds the calls to the provider made for one request
+	clock   *clockOffset  // the provider's clock, for the times it issues and checks
 	client  *http.Client
 	signer  *assertionSigner
 	op      lazyProvider
@@ -45,11 +46,13 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Middleware{cfg: c, timeout: defaultTimeout, signer: newAssertionSigner(c)}
+	m := &Middleware{cfg: c, timeout: defaultTimeout}
+	m.clock = &clockOffset{now: c.Now, logger: c.Logger, emit: m.emit}
+	m.signer = newAssertionSigner(c, m.clock.providerNow)
 	if c.HTTPClient != nil && c.HTTPClient.Timeout > 0 {
 		m.timeout = c.HTTPClient.Timeout
 	}
-	m.client = newHTTPClient(c.HTTPClient, m.timeout)
+	m.client = newHTTPClient(c.HTTPClient, m.timeout, m.clock)
 	if _, err := m.provider(ctx); err != nil {
 		if !c.LazyDiscovery {
 			return nil, err
@@ -139,7 +142,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request, p Poli
 		u = s.user()
 		r = r.WithContext(NewContext(r.Context(), u))
 	}
-	if why := p.check(u, m.cfg.Now(), m.cfg.ClockSkew); why != "" {
+	if why := p.check(u, m.clock.providerNow(), m.cfg.ClockSkew); why != "" {
 		if isNavigation(r) {
 			m.cfg.Logger.InfoContext(r.Context(), "parlogin: step-up", "sub", u.Subject, "unmet", why, "policy", p.String())
 			m.emit(r.Context(), Event{Kind: EventStepUp, Subject: u.Subject})

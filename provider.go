@@ -96,7 +96,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		ClientID:             c.ClientID,
 		SupportedSigningAlgs: algs, // go-oidc's default when empty: RS256
 		// go-oidc compares exp with no leeway; shifting its clock back allows ClockSkew.
-		Now: func() time.Time { return c.Now().Add(-c.ClockSkew) },
+		Now: func() time.Time { return m.clock.providerNow().Add(-c.ClockSkew) },
 	})
 	return p, nil
 }

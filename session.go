@@ -249,7 +249,15 @@ func (s *sessionManager) save(ctx context.Context, w http.ResponseWriter, r *htt
 		return errSessionEnded
 	}
 	s.cache.forget(sess.key)
-	return s.write(w, r, sess.rec, d)
+	err := s.write(w, r, sess.rec, d)
+	if err != nil && s.serverSide {
+		// A store that refuses to update a record deleted meanwhile (a logout on another replica,
+		// which this one has not read of yet) must not be taken for one that failed.
+		if _, ok, loadErr := s.store.load(r, s.name, sess.key); loadErr == nil && !ok {
+			return errSessionEnded
+		}
+	}
+	return err
 }
 
 func (s *sessionManager) write(w http.ResponseWriter, r *http.Request, rec *record, d *sessionData) error {
@@ -261,7 +269,7 @@ func (s *sessionManager) write(w http.ResponseWriter, r *http.Request, rec *reco
 	opts := s.options(max(1, int(time.Unix(d.Expiry, 0).Sub(s.now())/time.Second)))
 	if _, err := s.store.save(w, r, rec, opts); err != nil {
 		hint := ""
-		if d.AccessToken != "" {
+		if d.AccessToken != "" && !s.serverSide {
 			hint = " (tokens may not fit in a cookie store: use a server-side store or turn off SaveTokens)"
 		}
 		return fmt.Errorf("%w: saving the session%s: %w", ErrSessionStore, hint, err)

@@ -18,7 +18,7 @@ var errBodyTooLarge = errors.New("parlogin: provider response body too large")
 // newHTTPClient returns the client used for every call to the provider: c.HTTPClient (or a client
 // with its own connection pool), with every response body bounded, and every request bounded in
 // time by timeout when neither its context nor the client bounds it already.
-func newHTTPClient(c *http.Client, timeout time.Duration) *http.Client {
+func newHTTPClient(c *http.Client, timeout time.Duration, clock *clockOffset) *http.Client {
 	var client http.Client
 	if c != nil {
 		client = *c
@@ -33,7 +33,7 @@ func newHTTPClient(c *http.Client, timeout time.Duration) *http.Client {
 	if client.Timeout != 0 {
 		timeout = 0 // the client's own
 	}
-	client.Transport = limitedTransport{base: base, timeout: timeout}
+	client.Transport = limitedTransport{base: base, timeout: timeout, clock: clock}
 	return &client
 }
 
@@ -43,6 +43,7 @@ func newHTTPClient(c *http.Client, timeout time.Duration) *http.Client {
 type limitedTransport struct {
 	base    http.RoundTripper
 	timeout time.Duration
+	clock   *clockOffset // learns the provider's clock from its answers' Date headers; may be nil
 }
 
 func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -52,10 +53,17 @@ func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
 		req = req.WithContext(ctx)
 	}
+	var sent time.Time
+	if t.clock != nil {
+		sent = t.clock.now()
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		cancel()
 		return nil, err
+	}
+	if date := resp.Header.Get("Date"); t.clock != nil && date != "" {
+		t.clock.observe(req.Context(), date, sent, t.clock.now())
 	}
 	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxResponseBody, cancel: cancel}
 	return resp, nil

@@ -27,7 +27,7 @@ func TestResponseBodyBounded(t *testing.T) {
 				_, _ = io.WriteString(w, strings.Repeat("x", tc.size))
 			}))
 			defer srv.Close()
-			resp, err := newHTTPClient(nil, defaultTimeout).Get(srv.URL)
+			resp, err := newHTTPClient(nil, defaultTimeout, nil).Get(srv.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestHTTPClientTimeout(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			client := newHTTPClient(tc.client, 50*time.Millisecond)
+			client := newHTTPClient(tc.client, 50*time.Millisecond, nil)
 			done := make(chan error, 1)
 			go func() {
 				resp, err := client.Get(hang.URL)

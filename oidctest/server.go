@@ -329,6 +329,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// Date follows the provider's clock, as a real provider's follows its own: clients that
+	// measure their offset to the provider's clock read it.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	params, paramErr := readParams(w, r, e)
 	s.record(e, params)
 
