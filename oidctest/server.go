@@ -109,6 +109,7 @@ const (
 	Token         Endpoint = "token"         // {issuer}/token
 	UserInfo      Endpoint = "userinfo"      // {issuer}/userinfo
 	EndSession    Endpoint = "end_session"   // {issuer}/end_session, or {issuer}/signoff with EnvID
+	Revocation    Endpoint = "revocation"    // {issuer}/revoke, RFC 7009
 )
 
 const (
@@ -244,6 +245,7 @@ func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[stri
 		Token:         "/token",
 		UserInfo:      "/userinfo",
 		EndSession:    endSession,
+		Revocation:    "/revoke",
 	} {
 		c.urls[e] = c.issuer + p
 		c.routes[basePath+p] = e
@@ -374,6 +376,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleUserInfo(w, r)
 	case EndSession:
 		s.handleEndSession(w, r, params)
+	case Revocation:
+		s.handleRevocation(w, r, params)
 	}
 }
 
@@ -383,15 +387,15 @@ func frontChannel(e Endpoint) bool {
 }
 
 // readParams parses the parameters of a request to e, with the body limited to 1 MB:
-// the form body for PAR and Token (RFC 6749 and RFC 9126 define no query parameters),
-// the query and form body for the other endpoints. It always returns non-nil values.
+// the form body for PAR, Token and Revocation (RFC 6749, RFC 9126 and RFC 7009 define no query
+// parameters), the query and form body for the other endpoints. It always returns non-nil values.
 func readParams(w http.ResponseWriter, r *http.Request, e Endpoint) (url.Values, error) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	}
 	err := r.ParseForm()
 	params := r.Form
-	if e == PAR || e == Token {
+	if e == PAR || e == Token || e == Revocation {
 		params = r.PostForm
 	}
 	if params == nil {
