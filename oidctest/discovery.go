@@ -15,9 +15,13 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, m)
 }
 
-// metadata returns a fresh discovery document, which the caller may modify.
+// metadata returns a fresh discovery document, which the caller may modify: PingOne's with EnvID,
+// the provider's own otherwise.
 func (s *Server) metadata() map[string]any {
 	u := s.cfg.urls
+	if s.cfg.pingOne {
+		return pingOneMetadata(s.cfg.issuer, u)
+	}
 	return map[string]any{
 		"issuer":                                                s.cfg.issuer,
 		"authorization_endpoint":                                u[Authorization],

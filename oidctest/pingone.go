@@ -1,0 +1,65 @@
+package oidctest
+
+// PingOne mode (Server.EnvID) follows PingOne's published contract. The facts it relies on are
+// kept here, each with the page that states it. Where PingOne's documentation is silent, the
+// choice is marked "not documented" with its reason.
+
+// pingOneMetadata returns PingOne's discovery document with the URLs of this server.
+//
+// The fields and their values up to grant_types_supported are those of the example of "Discovery OpenID Configuration", GET {authPath}/{envID}/as/.well-known/
+// openid-configuration:
+// https://developer.pingidentity.com/pingone-api/auth/openid-connect-oauth-2/discovery-openid-configuration.html
+// The page's example is cut short in the copies that could be read; the fields from
+// subject_types_supported on are those of Ping Identity's own mock of a PingOne environment,
+// whose first fields match the documented example exactly: ForgeRock/ping-javascript-sdk,
+// e2e/mock-api-v2/src/handlers/open-id-configuration.handler.ts and
+// e2e/am-mock-api/src/app/responses.js (commit f7d4c9b, 2026-08). The older example of
+// "Discover OpenID Provider Metadata" (POST {apiPath}/environments/{envID}/identityProviders)
+// shows the same claims_supported, subject_types_supported and id_token_signing_alg_values.
+//
+// What the document advertises and this provider does not implement (implicit and hybrid
+// response types, the client_credentials and device_code grants, introspection, device
+// authorization, unsigned or RS* request objects, client authentication other than
+// client_secret_jwt) is listed in the package documentation.
+//
+// PingOne publishes no revocation_endpoint_auth_methods_supported, no
+// authorization_response_iss_parameter_supported and no backchannel_logout_supported; neither
+// does this document.
+func pingOneMetadata(issuer string, u map[Endpoint]string) map[string]any {
+	return map[string]any{
+		"issuer":                                issuer,
+		"authorization_endpoint":                u[Authorization],
+		"pushed_authorization_request_endpoint": u[PAR],
+		"token_endpoint":                        u[Token],
+		"userinfo_endpoint":                     u[UserInfo],
+		"jwks_uri":                              u[JWKS],
+		"end_session_endpoint":                  u[EndSession],
+		"introspection_endpoint":                issuer + "/introspect", // not served here
+		"revocation_endpoint":                   u[Revocation],
+		"device_authorization_endpoint":         issuer + "/device_authorization", // not served here
+		"claims_parameter_supported":            false,
+		"request_parameter_supported":           true,
+		"request_uri_parameter_supported":       false,
+		// Environment-wide; each application may require PAR ("Require Pushed Authorization
+		// Request"), see Client.RequirePushedAuthorizationRequests.
+		"require_pushed_authorization_requests": false,
+		// No offline_access: PingOne issues refresh tokens by the application's grant types.
+		"scopes_supported":                                 []string{"openid", "profile", "email", "address", "phone"},
+		"response_types_supported":                         []string{"code", "id_token", "token id_token", "code id_token", "code token", "code token id_token"},
+		"response_modes_supported":                         []string{"pi.flow", "query", "fragment", "form_post"},
+		"grant_types_supported":                            []string{"authorization_code", "implicit", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"},
+		"subject_types_supported":                          []string{"public"},
+		"id_token_signing_alg_values_supported":            []string{"RS256"},
+		"userinfo_signing_alg_values_supported":            []string{"none"},
+		"request_object_signing_alg_values_supported":      []string{"none", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512"},
+		"token_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported": []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512"},
+		"claim_types_supported":                            []string{"normal"},
+		"claims_supported": []string{
+			"sub", "iss", "auth_time", "acr", "name", "given_name", "family_name", "middle_name",
+			"preferred_username", "profile", "picture", "zoneinfo", "phone_number", "updated_at",
+			"address", "email", "locale",
+		},
+		"code_challenge_methods_supported": []string{"plain", "S256"},
+	}
+}

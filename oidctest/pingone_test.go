@@ -1,0 +1,70 @@
+package oidctest_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/parlogin/parlogin/oidctest"
+)
+
+// pingOneEnvID is the environment ID of the PingOne-mode tests.
+const pingOneEnvID = "abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6"
+
+// newPingOneEnv starts a provider in PingOne mode, after configure edits the unstarted server.
+func newPingOneEnv(t *testing.T, configure ...func(*oidctest.Server)) *env {
+	t.Helper()
+	return newEnv(t, append([]func(*oidctest.Server){func(s *oidctest.Server) { s.EnvID = pingOneEnvID }}, configure...)...)
+}
+
+// TestPingOneDiscovery checks the whole document against PingOne's published example
+// (developer.pingidentity.com, "Discovery OpenID Configuration"), with this server's URLs.
+func TestPingOneDiscovery(t *testing.T) {
+	e := newPingOneEnv(t)
+	issuer := e.srv.URL + "/" + pingOneEnvID + "/as"
+	if e.srv.Issuer != issuer {
+		t.Fatalf("Issuer %q, want %q", e.srv.Issuer, issuer)
+	}
+	want := map[string]any{
+		"issuer":                                           issuer,
+		"authorization_endpoint":                           issuer + "/authorize",
+		"pushed_authorization_request_endpoint":            issuer + "/par",
+		"token_endpoint":                                   issuer + "/token",
+		"userinfo_endpoint":                                issuer + "/userinfo",
+		"jwks_uri":                                         issuer + "/jwks",
+		"end_session_endpoint":                             issuer + "/signoff",
+		"introspection_endpoint":                           issuer + "/introspect",
+		"revocation_endpoint":                              issuer + "/revoke",
+		"device_authorization_endpoint":                    issuer + "/device_authorization",
+		"claims_parameter_supported":                       false,
+		"request_parameter_supported":                      true,
+		"request_uri_parameter_supported":                  false,
+		"require_pushed_authorization_requests":            false,
+		"scopes_supported":                                 []any{"openid", "profile", "email", "address", "phone"},
+		"response_types_supported":                         []any{"code", "id_token", "token id_token", "code id_token", "code token", "code token id_token"},
+		"response_modes_supported":                         []any{"pi.flow", "query", "fragment", "form_post"},
+		"grant_types_supported":                            []any{"authorization_code", "implicit", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"},
+		"subject_types_supported":                          []any{"public"},
+		"id_token_signing_alg_values_supported":            []any{"RS256"},
+		"userinfo_signing_alg_values_supported":            []any{"none"},
+		"request_object_signing_alg_values_supported":      []any{"none", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512"},
+		"token_endpoint_auth_methods_supported":            []any{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported": []any{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512"},
+		"claim_types_supported":                            []any{"normal"},
+		"claims_supported": []any{"sub", "iss", "auth_time", "acr", "name", "given_name", "family_name", "middle_name",
+			"preferred_username", "profile", "picture", "zoneinfo", "phone_number", "updated_at", "address", "email", "locale"},
+		"code_challenge_methods_supported": []any{"plain", "S256"},
+	}
+	if !reflect.DeepEqual(e.meta, want) {
+		for k, v := range want {
+			if !reflect.DeepEqual(e.meta[k], v) {
+				t.Errorf("%s = %v, want %v", k, e.meta[k], v)
+			}
+		}
+		for k, v := range e.meta {
+			if _, ok := want[k]; !ok {
+				t.Errorf("unexpected %s = %v", k, v)
+			}
+		}
+	}
+	e.wantRouted("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint", "pushed_authorization_request_endpoint", "revocation_endpoint")
+}
