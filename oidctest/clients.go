@@ -26,7 +26,9 @@ type Client struct {
 // jwtBearer is the client_assertion_type of client_secret_jwt (RFC 7523 section 2.2).
 const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-// maxAssertionLifetime is how far in the future a client assertion may expire (PingOne's rule).
+// maxAssertionLifetime is how far in the future a client assertion may expire. PingOne: "Tokens
+// that expire more than one hour from now are rejected."
+// https://developer.pingidentity.com/pingone-api/auth/auth-config-options/create-a-client-secret-jwt.html
 const maxAssertionLifetime = time.Hour
 
 // replayKey identifies a client assertion by its jti, per client.
@@ -123,7 +125,16 @@ func (s *Server) authenticateClient(r *http.Request, params url.Values, endpoint
 	if !containsAny(aud, s.cfg.issuer, s.cfg.urls[Token], endpointURL) {
 		return Client{}, invalidClient("client_assertion: claim aud must contain the issuer (%s), the token endpoint or the URL of the endpoint called", s.cfg.issuer)
 	}
-	exp, err := checkLifetime(t.claims, now, maxAssertionLifetime)
+	if !s.cfg.strictAssertions {
+		// PingOne: "The optional iat and jti claims from the JSON Web Token (JWT) spec are not
+		// validated." exp is required and at most one hour ahead; nbf, if present, must not be
+		// in the future. https://developer.pingidentity.com/pingone-api/auth/auth-config-options/create-a-client-secret-jwt.html
+		if _, err := checkLifetime(t.claims, now, maxAssertionLifetime, "nbf"); err != nil {
+			return Client{}, invalidClient("client_assertion %v", err)
+		}
+		return c, nil
+	}
+	exp, err := checkLifetime(t.claims, now, maxAssertionLifetime, "iat", "nbf")
 	if err != nil {
 		return Client{}, invalidClient("client_assertion %v", err)
 	}

@@ -116,7 +116,7 @@ func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.V
 	if !slices.Contains(aud, s.cfg.issuer) {
 		return nil, invalid("request: claim aud must contain the issuer (%s)", s.cfg.issuer)
 	}
-	if _, err := checkLifetime(t.claims, now, 0); err != nil {
+	if _, err := checkLifetime(t.claims, now, 0, "iat", "nbf"); err != nil {
 		return nil, invalid("request %v", err)
 	}
 	if _, ok := t.claims["client_id"]; ok {

@@ -1,9 +1,13 @@
 package oidctest_test
 
 import (
+	"net/http"
+	"net/url"
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -67,4 +71,74 @@ func TestPingOneDiscovery(t *testing.T) {
 		}
 	}
 	e.wantRouted("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint", "pushed_authorization_request_endpoint", "revocation_endpoint")
+}
+
+// TestPingOneClientAssertion checks the checks of a client_secret_jwt assertion that PingOne
+// documents ("Create a client secret JWT"): iss and sub the client ID, aud the issuer, the token
+// endpoint or the endpoint called, exp required and at most one hour ahead, nbf not in the
+// future, HS256/384/512; iat and jti not validated, unless StrictClientAssertions asks for
+// oidctest's own checks.
+func TestPingOneClientAssertion(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(map[bool]string{false: "PingOne", true: "StrictClientAssertions"}[strict], func(t *testing.T) {
+			e := newPingOneEnv(t, func(s *oidctest.Server) { s.StrictClientAssertions = strict })
+			now := e.clock.Now()
+			// strictOnly is the answer of a check PingOne does not make: accepted in PingOne's
+			// mode, invalid_client with StrictClientAssertions.
+			strictOnly := 0
+			if strict {
+				strictOnly = http.StatusUnauthorized
+			}
+			tests := []struct {
+				name       string
+				edit       func(jwt.MapClaims)
+				wantStatus int // 0: accepted
+			}{
+				{name: "valid", edit: func(jwt.MapClaims) {}},
+				{name: "aud is the PAR endpoint", edit: func(c jwt.MapClaims) { c["aud"] = e.endpoint("pushed_authorization_request_endpoint") }},
+				{name: "aud is the token endpoint", edit: func(c jwt.MapClaims) { c["aud"] = e.endpoint("token_endpoint") }},
+				{name: "no jti", edit: func(c jwt.MapClaims) { delete(c, "jti") }, wantStatus: strictOnly},
+				{name: "jti is a number", edit: func(c jwt.MapClaims) { c["jti"] = 7 }, wantStatus: strictOnly},
+				{name: "iat in the future", edit: func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }, wantStatus: strictOnly},
+				{name: "aud is another URL", edit: func(c jwt.MapClaims) { c["aud"] = "https://auth.pingone.com/" + pingOneEnvID + "/as" }, wantStatus: 401},
+				{name: "sub is not the client ID", edit: func(c jwt.MapClaims) { c["sub"] = "someone" }, wantStatus: 401},
+				{name: "no exp", edit: func(c jwt.MapClaims) { delete(c, "exp") }, wantStatus: 401},
+				{name: "expired", edit: func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Minute).Unix() }, wantStatus: 401},
+				{name: "exp more than one hour ahead", edit: func(c jwt.MapClaims) { c["exp"] = now.Add(time.Hour + time.Minute).Unix() }, wantStatus: 401},
+				{name: "nbf in the future", edit: func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Minute).Unix() }, wantStatus: 401},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					e := e.with(t)
+					claims := e.assertionClaims(e.client)
+					tc.edit(claims)
+					auth := url.Values{"client_assertion_type": {jwtBearer}, "client_assertion": {sign(t, jwt.SigningMethodHS256, []byte(e.client.Secret), claims)}}
+					params, _ := e.authParams(e.client)
+					status, body := e.par(e.client, merge(params, auth))
+					if tc.wantStatus == 0 {
+						if status != http.StatusCreated {
+							t.Errorf("status %d, want 201: %s", status, body)
+						}
+						return
+					}
+					wantOAuthError(t, status, body, tc.wantStatus, "invalid_client")
+				})
+			}
+
+			t.Run("the same assertion twice", func(t *testing.T) {
+				e := e.with(t)
+				auth := e.clientAuth(e.client)
+				params, _ := e.authParams(e.client)
+				if status, body := e.par(e.client, merge(params, auth)); status != http.StatusCreated {
+					t.Fatalf("first use: status %d: %s", status, body)
+				}
+				status, body := e.par(e.client, merge(params, auth))
+				if strict {
+					wantOAuthError(t, status, body, http.StatusUnauthorized, "invalid_client")
+				} else if status != http.StatusCreated {
+					t.Errorf("second use: status %d, want 201 (PingOne does not validate jti): %s", status, body)
+				}
+			})
+		})
+	}
 }

@@ -45,6 +45,12 @@ type Server struct {
 	// "pushed_authorization_request_endpoint" or set "authorization_response_iss_parameter_supported"
 	// to false). Called on every discovery request.
 	EditMetadata func(metadata map[string]any)
+	// StrictClientAssertions makes the provider check what PingOne does not in client
+	// assertions: with it, an assertion needs a jti, which may be used only once per client
+	// until the assertion expires, and its iat may not be in the future. PingOne's
+	// documentation says that it validates neither iat nor jti, so with EnvID these checks are
+	// off unless StrictClientAssertions is set; without EnvID they are always on.
+	StrictClientAssertions bool
 	// Now is the provider's clock; default time.Now. (Tests also change it at run time with SetClock.)
 	Now func() time.Time
 	// HTTPClient sends the requests the provider makes itself: logout tokens to the clients'
@@ -88,13 +94,14 @@ type Server struct {
 
 // config is the part of a Server fixed at Start.
 type config struct {
-	issuer        string
-	pingOne       bool
-	loginForm     bool
-	editMetadata  func(metadata map[string]any)
-	urls          map[Endpoint]string // absolute endpoint URLs
-	routes        map[string]Endpoint // endpoint by request path (decoded)
-	authorizePath string              // escaped path of the authorization endpoint, for forms
+	issuer           string
+	pingOne          bool
+	strictAssertions bool // jti required and single use, iat not in the future
+	loginForm        bool
+	editMetadata     func(metadata map[string]any)
+	urls             map[Endpoint]string // absolute endpoint URLs
+	routes           map[string]Endpoint // endpoint by request path (decoded)
+	authorizePath    string              // escaped path of the authorization endpoint, for forms
 }
 
 // Endpoint names an endpoint, for faults and for recorded requests.
@@ -192,6 +199,7 @@ func (s *Server) start(useTLS bool) {
 	}
 	// The configuration must be complete before the first request can arrive.
 	s.cfg = newConfig(scheme+"://"+ts.Listener.Addr().String(), s.EnvID, s.LoginForm, s.EditMetadata)
+	s.cfg.strictAssertions = !s.cfg.pingOne || s.StrictClientAssertions
 	if useTLS {
 		ts.StartTLS()
 	} else {
