@@ -11,8 +11,8 @@ import (
 )
 
 const (
-	codeLifetime        = 60 * time.Second
-	codeMemory          = time.Hour // how long a code is remembered after issue, to detect replays
+	codeLifetime        = 60 * time.Second // see Server.codeLifetime for PingOne's
+	codeMemory          = time.Hour        // how long a code is remembered after issue, to detect replays
 	interactionLifetime = 10 * time.Minute
 	maxUsernameLength   = 255 // the longest sub OpenID Connect Core allows
 )
@@ -193,7 +193,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req authorizatio
 		redirectURI:   req.redirectURI,
 		codeChallenge: req.codeChallenge,
 		nonce:         req.nonce,
-		expires:       now.Add(codeLifetime),
+		expires:       now.Add(s.codeLifetime()),
 		forgetAt:      now.Add(codeMemory),
 	}
 	s.maybeSweepLocked(now)

@@ -21,6 +21,12 @@ type Client struct {
 	// AuthAlg, when set, is the only alg accepted for this client's assertions and request objects
 	// ("HS256", "HS384", "HS512"); when empty, all three are accepted.
 	AuthAlg string
+	// GrantTypes are the grant types of the application, like PingOne's grantTypes
+	// ("authorization_code", "refresh_token"). Only PingOne mode reads them: there, the tokens
+	// of a code include a refresh token when GrantTypes contains "refresh_token", or when the
+	// granted scope contains offline_access, as PingOne documents. Without EnvID, a refresh
+	// token is issued when the granted scope contains offline_access, whatever GrantTypes says.
+	GrantTypes []string
 }
 
 // jwtBearer is the client_assertion_type of client_secret_jwt (RFC 7523 section 2.2).
@@ -47,11 +53,13 @@ func (s *Server) AddClient(c Client) Client {
 	}
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
 	s.lock()
 	s.clients[c.ID] = c
 	s.mu.Unlock()
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
 	return c
 }
 

@@ -1,8 +1,72 @@
 package oidctest
 
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
 // PingOne mode (Server.EnvID) follows PingOne's published contract. The facts it relies on are
 // kept here, each with the page that states it. Where PingOne's documentation is silent, the
 // choice is marked "not documented" with its reason.
+
+const (
+	// pingOneCodeLifetime: "An authorization code expires after 10 minutes."
+	// https://docs.pingidentity.com/pingone/applications/p1_grant_types.html
+	pingOneCodeLifetime = 10 * time.Minute
+
+	// pingOneSessionLifetime: a refresh token "is tied to the client and the user session. As
+	// long as the session exists and it is not expired (30 days since the last sign on), the
+	// /{{envID}}/as/token endpoint can be used to exchange the refresh token".
+	// https://developer.pingidentity.com/pingone-api/auth/openid-connect-oauth-2/token-refresh_token-client-secret-basic.html
+	pingOneSessionLifetime = 30 * 24 * time.Hour
+)
+
+// codeLifetime is how long an authorization code can be redeemed.
+func (s *Server) codeLifetime() time.Duration {
+	if s.cfg.pingOne {
+		return pingOneCodeLifetime
+	}
+	return codeLifetime
+}
+
+// sessionLifetime is how long a provider session lasts after its last sign-in.
+func (s *Server) sessionLifetime() time.Duration {
+	if s.cfg.pingOne {
+		return pingOneSessionLifetime
+	}
+	return sessionLifetime
+}
+
+// issuesRefreshTokens reports whether the tokens of grant g include a refresh token. PingOne: "To
+// obtain a refresh token along with an access token, the application must be either: Configured
+// with the refresh_token grant type and the authorization_code grant type. Configured with the
+// authorization_code grant type, and include offline_access in the scope parameter."
+// https://developer.pingidentity.com/pingone-api/auth/openid-connect-oauth-2/token-refresh_token-client-secret-basic.html
+// Without EnvID, only offline_access does, as with oidc-provider.
+func (s *Server) issuesRefreshTokens(g *grant) bool {
+	if slices.Contains(strings.Fields(g.scope), "offline_access") {
+		return true
+	}
+	if !s.cfg.pingOne {
+		return false
+	}
+	c, ok := s.client(g.clientID)
+	return ok && slices.Contains(c.GrantTypes, "refresh_token")
+}
+
+// sessionAliveLocked reports whether the provider session of g still exists at now. In PingOne mode a
+// refresh token lasts as long as its session (see pingOneSessionLifetime): "To revoke a refresh
+// token, the corresponding session must be deleted. Session termination is supported only by
+// the resource owner using the /{{envID}}/as/signoff endpoint or by disabling the user." Without
+// EnvID, refresh tokens outlive provider sessions. s.mu must be held.
+func (s *Server) sessionAliveLocked(g *grant, now time.Time) bool {
+	if !s.cfg.pingOne {
+		return true
+	}
+	sess, ok := s.sessions[g.sid]
+	return ok && !now.After(sess.expires)
+}
 
 // pingOneMetadata returns PingOne's discovery document with the URLs of this server.
 //

@@ -142,3 +142,69 @@ func TestPingOneClientAssertion(t *testing.T) {
 		})
 	}
 }
+
+// TestPingOneRefreshTokens checks when PingOne issues refresh tokens ("Token (refresh_token)"):
+// with the refresh_token grant type or the offline_access scope, rotated on every use, valid as
+// long as the session, which ends at signoff or 30 days after the sign-on.
+func TestPingOneRefreshTokens(t *testing.T) {
+	e := newPingOneEnv(t)
+	refreshing := e.addClient(oidctest.Client{GrantTypes: []string{"authorization_code", "refresh_token"}})
+	tokensOf := func(c oidctest.Client, scope string) map[string]any {
+		t.Helper()
+		code, _, verifier := e.code(c, func(p url.Values) { p.Set("scope", scope) })
+		return e.exchange(c, code, verifier)
+	}
+
+	if tokens := tokensOf(e.client, "openid profile"); tokens["refresh_token"] != nil {
+		t.Errorf("refresh_token issued to a client without the refresh_token grant type nor offline_access: %v", tokens)
+	}
+	if tokens := tokensOf(e.client, "openid offline_access"); tokens["refresh_token"] == nil {
+		t.Errorf("no refresh_token with offline_access: %v", tokens)
+	}
+
+	tokens := tokensOf(refreshing, "openid profile")
+	first, _ := tokens["refresh_token"].(string)
+	if first == "" {
+		t.Fatalf("no refresh_token for a client with the refresh_token grant type: %v", tokens)
+	}
+	e.clock.Advance(29 * 24 * time.Hour)
+	status, body := e.refreshWith(refreshing, first)
+	if status != http.StatusOK {
+		t.Fatalf("refresh after 29 days: status %d: %s", status, body)
+	}
+	second, _ := decodeJSON(t, body)["refresh_token"].(string)
+	if second == "" || second == first {
+		t.Fatalf("refresh answer %s, want a rotated refresh_token", body)
+	}
+	status, body = e.refreshWith(refreshing, first)
+	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	// A refresh does not extend the session.
+	e.clock.Advance(24*time.Hour + time.Second)
+	status, body = e.refreshWith(refreshing, second)
+	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+
+	t.Run("signoff ends the session and its refresh tokens", func(t *testing.T) {
+		e := e.with(t)
+		tokens := tokensOf(refreshing, "openid")
+		resp, body := e.do(mustRequest(t, http.MethodGet, e.endpoint("end_session_endpoint")+"?"+url.Values{"id_token_hint": {tokens["id_token"].(string)}}.Encode(), nil))
+		if resp.StatusCode >= 400 {
+			t.Fatalf("signoff: status %d: %s", resp.StatusCode, body)
+		}
+		status, body := e.refreshWith(refreshing, tokens["refresh_token"].(string))
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+}
+
+// TestPingOneCodeLifetime checks PingOne's documented code lifetime: "An authorization code
+// expires after 10 minutes."
+func TestPingOneCodeLifetime(t *testing.T) {
+	e := newPingOneEnv(t)
+	code, _, verifier := e.code(e.client, nil)
+	e.clock.Advance(10 * time.Minute)
+	e.exchange(e.client, code, verifier)
+
+	code, _, verifier = e.code(e.client, nil)
+	e.clock.Advance(10*time.Minute + time.Second)
+	status, body := e.token(e.client, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}})
+	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+}

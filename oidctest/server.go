@@ -459,7 +459,7 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 		}
 	}
 	for k, r := range s.refreshTokens {
-		if r.grant.revoked {
+		if r.grant.revoked || !s.sessionAliveLocked(r.grant, now) {
 			delete(s.refreshTokens, k)
 		}
 	}

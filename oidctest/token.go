@@ -114,6 +114,8 @@ func (s *Server) refresh(c Client, params url.Values, now time.Time) (map[string
 		oerr = invalidGrant("refresh_token is unknown, rotated or revoked")
 	case rt.grant.clientID != c.ID:
 		oerr = invalidGrant("refresh_token was issued to another client")
+	case !s.sessionAliveLocked(rt.grant, now):
+		oerr = invalidGrant("the session of the refresh_token has ended (signed off or expired)")
 	default:
 		if scope, oerr = refreshScope(rt.scope, params); oerr == nil {
 			delete(s.refreshTokens, token)
@@ -145,12 +147,12 @@ func refreshScope(granted string, params url.Values) (string, *oauthError) {
 	return strings.Join(requested, " "), nil
 }
 
-// issueTokens issues an access token, an ID token and, when the grant includes offline_access,
-// a refresh token. scope is the scope of the access and ID tokens.
+// issueTokens issues an access token, an ID token and, when issuesRefreshTokens says so, a
+// refresh token. scope is the scope of the access and ID tokens.
 func (s *Server) issueTokens(g *grant, scope, nonce string, now time.Time) (map[string]any, *oauthError) {
 	access := randomToken(32)
 	refresh := ""
-	if slices.Contains(strings.Fields(g.scope), "offline_access") {
+	if s.issuesRefreshTokens(g) {
 		refresh = randomToken(32)
 	}
 	idToken, err := s.idToken(g, scope, nonce, access, now)
