@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,4 +208,78 @@ func TestPingOneCodeLifetime(t *testing.T) {
 	e.clock.Advance(10*time.Minute + time.Second)
 	status, body := e.token(e.client, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}})
 	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+}
+
+// TestPingOneSignoff checks /signoff as PingOne's "Signoff" documents it: optional
+// id_token_hint, post_logout_redirect_uri and state, no client_id, 302 Found, and PingOne's
+// signed-off page when there is no post_logout_redirect_uri.
+func TestPingOneSignoff(t *testing.T) {
+	e := newPingOneEnv(t)
+	other := e.addClient(oidctest.Client{PostLogoutRedirectURIs: []string{"https://other.example/bye"}})
+	code, _, verifier := e.code(e.client, nil)
+	hint := e.exchange(e.client, code, verifier)["id_token"].(string)
+	kid, key := e.srv.SigningKey()
+	forge := func(edit func(jwt.MapClaims)) string {
+		claims := jwt.MapClaims{"iss": e.srv.Issuer, "sub": "alice", "aud": e.client.ID, "exp": e.clock.Now().Add(-time.Hour).Unix()}
+		edit(claims)
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+		tok.Header["kid"] = kid
+		signed, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signed
+	}
+	signedOff := e.srv.URL + "/" + pingOneEnvID + "/signon/#signedOff"
+
+	tests := []struct {
+		name         string
+		params       url.Values
+		wantRedirect string // a 302 to this URL; otherwise a page
+		wantStatus   int
+		wantText     string
+	}{
+		{name: "no parameters", params: url.Values{}, wantRedirect: signedOff},
+		{name: "hint only", params: url.Values{"id_token_hint": {hint}}, wantRedirect: signedOff},
+		{name: "state without post_logout_redirect_uri", params: url.Values{"state": {"s1"}}, wantRedirect: signedOff},
+		{name: "hint, post_logout_redirect_uri and state", params: url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {postLogoutURI}, "state": {"s1"}}, wantRedirect: postLogoutURI + "?state=s1"},
+		{name: "expired hint", params: url.Values{"id_token_hint": {forge(func(jwt.MapClaims) {})}, "post_logout_redirect_uri": {postLogoutURI}}, wantRedirect: postLogoutURI},
+		{name: "post_logout_redirect_uri of some application, no hint", params: url.Values{"post_logout_redirect_uri": {"https://other.example/bye"}}, wantRedirect: "https://other.example/bye"},
+		{name: "client_id is ignored", params: url.Values{"id_token_hint": {hint}, "client_id": {other.ID}, "post_logout_redirect_uri": {postLogoutURI}}, wantRedirect: postLogoutURI},
+		{name: "state just short enough", params: url.Values{"post_logout_redirect_uri": {postLogoutURI}, "state": {strings.Repeat("s", 8191-len(postLogoutURI))}},
+			wantRedirect: postLogoutURI + "?state=" + strings.Repeat("s", 8191-len(postLogoutURI))},
+
+		{name: "post_logout_redirect_uri of no application", params: url.Values{"post_logout_redirect_uri": {"https://evil.example/"}}, wantStatus: 400, wantText: "not registered for any application"},
+		{name: "another application's post_logout_redirect_uri", params: url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://other.example/bye"}}, wantStatus: 400, wantText: "application of id_token_hint"},
+		{name: "state too long", params: url.Values{"post_logout_redirect_uri": {postLogoutURI}, "state": {strings.Repeat("s", 8192-len(postLogoutURI))}}, wantStatus: 400, wantText: "8192"},
+		{name: "hint for no application", params: url.Values{"id_token_hint": {forge(func(c jwt.MapClaims) { c["aud"] = "nobody" })}}, wantStatus: 400, wantText: "registered application"},
+		{name: "hint from another issuer", params: url.Values{"id_token_hint": {forge(func(c jwt.MapClaims) { c["iss"] = "https://auth.pingone.com/" + pingOneEnvID + "/as" })}}, wantStatus: 400, wantText: "not issued by this provider"},
+		{name: "hint not a JWT", params: url.Values{"id_token_hint": {"nope"}}, wantStatus: 400, wantText: "id_token_hint"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := e.with(t)
+			resp, body := e.do(mustRequest(t, http.MethodGet, e.endpoint("end_session_endpoint")+"?"+tc.params.Encode(), nil))
+			if tc.wantRedirect != "" {
+				if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != tc.wantRedirect {
+					t.Errorf("status %d to %q, want 302 to %q: %s", resp.StatusCode, resp.Header.Get("Location"), tc.wantRedirect, body)
+				}
+				return
+			}
+			wantPage(t, resp, body, tc.wantStatus, tc.wantText)
+		})
+	}
+
+	// POST works the same way ("Signoff (POST)").
+	form := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {postLogoutURI}}
+	req := mustRequest(t, http.MethodPost, e.endpoint("end_session_endpoint"), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, body := e.do(req); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != postLogoutURI {
+		t.Errorf("POST: status %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+
+	// The signed-off page the browser lands on.
+	page, _, _ := strings.Cut(signedOff, "#")
+	resp, body := e.do(mustRequest(t, http.MethodGet, page, nil))
+	wantPage(t, resp, body, http.StatusOK, "Signed out")
 }

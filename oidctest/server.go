@@ -102,6 +102,7 @@ type config struct {
 	urls             map[Endpoint]string // absolute endpoint URLs
 	routes           map[string]Endpoint // endpoint by request path (decoded)
 	authorizePath    string              // escaped path of the authorization endpoint, for forms
+	signedOffURL     string              // PingOne mode: where /signoff sends a browser without post_logout_redirect_uri
 }
 
 // Endpoint names an endpoint, for faults and for recorded requests.
@@ -117,6 +118,10 @@ const (
 	UserInfo      Endpoint = "userinfo"      // {issuer}/userinfo
 	EndSession    Endpoint = "end_session"   // {issuer}/end_session, or {issuer}/signoff with EnvID
 	Revocation    Endpoint = "revocation"    // {issuer}/revoke, RFC 7009
+
+	// signedOff is PingOne mode's stand-in for PingOne's hosted "signed off" page,
+	// {URL}/{EnvID}/signon/ (see handleSignoff).
+	signedOff Endpoint = "signed_off"
 )
 
 const (
@@ -259,6 +264,10 @@ func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[stri
 		c.routes[basePath+p] = e
 	}
 	c.authorizePath = escapedBase + "/authorize"
+	if envID != "" {
+		c.routes["/"+envID+"/signon/"] = signedOff
+		c.signedOffURL = baseURL + "/" + url.PathEscape(envID) + "/signon/#signedOff"
+	}
 	return c
 }
 
@@ -386,12 +395,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleEndSession(w, r, params)
 	case Revocation:
 		s.handleRevocation(w, r, params)
+	case signedOff:
+		if s.allowMethods(w, r, e, http.MethodGet, http.MethodHead) {
+			s.signedOutPage(w)
+		}
 	}
 }
 
 // frontChannel reports whether e is visited by the browser (and answers with HTML pages).
 func frontChannel(e Endpoint) bool {
-	return e == Authorization || e == EndSession
+	return e == Authorization || e == EndSession || e == signedOff
 }
 
 // readParams parses the parameters of a request to e, with the body limited to 1 MB:
