@@ -27,6 +27,18 @@ type Client struct {
 	// granted scope contains offline_access, as PingOne documents. Without EnvID, a refresh
 	// token is issued when the granted scope contains offline_access, whatever GrantTypes says.
 	GrantTypes []string
+	// PKCEEnforcement is the PKCE enforcement of the application in PingOne mode, with
+	// PingOne's values: "OPTIONAL" (the default: code_challenge optional, method plain or
+	// S256), "REQUIRED" (code_challenge required, method plain or S256) or "S256_REQUIRED".
+	// Another value makes every authorization request of the client fail, saying why. Without
+	// EnvID it is ignored: PKCE with S256 is always required.
+	PKCEEnforcement string
+	// RequirePushedAuthorizationRequests, in PingOne mode, makes the authorization endpoint
+	// refuse requests of this client that were not pushed, as PingOne's "Require Pushed
+	// Authorization Request" setting of an application does; by default PingOne accepts both
+	// (RFC 9126 section 6 names this client metadata require_pushed_authorization_requests).
+	// Without EnvID it is ignored: the provider accepts only pushed requests.
+	RequirePushedAuthorizationRequests bool
 }
 
 // jwtBearer is the client_assertion_type of client_secret_jwt (RFC 7523 section 2.2).

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // browser is the provider's view of a client returned by Login: the subject it signs in and its
@@ -186,8 +187,40 @@ func (s *Server) bind(uri string, b *browser) {
 	}
 }
 
+// directLogin is a Login browser waiting for the authorization request it sent without PAR
+// (PingOne mode), which is known only by its query.
+type directLogin struct {
+	browser *browser
+	expires time.Time
+}
+
+// bindDirect binds the authorization request of query, not pushed, to b.
+func (s *Server) bindDirect(query string, b *browser) {
+	now := s.now()
+	s.lock()
+	defer s.mu.Unlock()
+	s.directLogins[query] = &directLogin{browser: b, expires: now.Add(interactionLifetime)}
+	s.maybeSweepLocked(now)
+}
+
+// takeDirectBrowser returns the Login browser that sent the authorization request of query, not
+// pushed, or nil.
+func (s *Server) takeDirectBrowser(query string, now time.Time) *browser {
+	s.lock()
+	defer s.mu.Unlock()
+	d, ok := s.directLogins[query]
+	if !ok {
+		return nil
+	}
+	delete(s.directLogins, query)
+	if now.After(d.expires) {
+		return nil
+	}
+	return d.browser
+}
+
 // navigator is the transport of a Login client: it sends requests as browser navigations and
-// binds the pushed requests it takes to the authorization endpoint to its browser.
+// binds the authorization requests it takes to the authorization endpoint to its browser.
 type navigator struct {
 	srv     *Server
 	browser *browser
@@ -198,8 +231,12 @@ func (n *navigator) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context()) // a RoundTripper must not modify its request
 	setNavigationHeaders(req)
 	if n.srv.serves(req.URL) && req.URL.EscapedPath() == n.srv.cfg.authorizePath {
-		if uri := req.URL.Query().Get("request_uri"); uri != "" {
-			n.srv.bind(uri, n.browser)
+		q := req.URL.Query()
+		switch {
+		case q.Get("request_uri") != "":
+			n.srv.bind(q.Get("request_uri"), n.browser)
+		case n.srv.cfg.pingOne && req.Method == http.MethodGet && q.Get("client_id") != "":
+			n.srv.bindDirect(req.URL.RawQuery, n.browser)
 		}
 	}
 	base := n.base

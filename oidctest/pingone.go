@@ -1,6 +1,8 @@
 package oidctest
 
 import (
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -126,4 +128,40 @@ func pingOneMetadata(issuer string, u map[Endpoint]string) map[string]any {
 		},
 		"code_challenge_methods_supported": []string{"plain", "S256"},
 	}
+}
+
+// piFlowResponse answers an authorization request with response_mode pi.flow in PingOne's form.
+// pi.flow returns "authorization response parameters ... encoded as a JSON object wrapped in a
+// flow response and returned directly to the client with a 200 status"
+// (https://apidocs.pingidentity.com/pingone/main/v1/api/src/reference/browserless-authentication-flow-options/).
+// The members are those of a completed flow in Ping Identity's own tests
+// (ForgeRock/ping-javascript-sdk, packages/davinci-client/src/lib/mock-data/davinci.success.mock.ts,
+// success1): environment, session, status COMPLETED and authorizeResponse, which holds the
+// response parameters.
+//
+// An error answers PingOne's platform error (https://developer.pingidentity.com/pingone-api/platform/reference/error-codes.html):
+// id, code, message and details. Not documented: the codes of an OAuth error at pi.flow. It is
+// the top-level INVALID_DATA, with the OAuth error and description as the code and message of
+// the first detail, which is where Ping Identity's SDK reads them
+// (packages/oidc-client/src/lib/oidc.api.ts, authorizeFetch).
+func (s *Server) piFlowResponse(w http.ResponseWriter, params url.Values, sid string) {
+	if params.Has("error") {
+		writeJSON(w, http.StatusBadRequest, map[string]any{
+			"id":      uuidV4(),
+			"code":    "INVALID_DATA",
+			"message": "The request could not be completed. One or more validation errors were in the request.",
+			"details": []map[string]string{{"code": params.Get("error"), "message": params.Get("error_description")}},
+		})
+		return
+	}
+	authz := make(map[string]string, len(params))
+	for k := range params {
+		authz[k] = params.Get(k)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"environment":       map[string]string{"id": s.cfg.envID},
+		"session":           map[string]string{"id": sid},
+		"status":            "COMPLETED",
+		"authorizeResponse": authz,
+	})
 }

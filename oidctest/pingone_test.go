@@ -283,3 +283,260 @@ func TestPingOneSignoff(t *testing.T) {
 	resp, body := e.do(mustRequest(t, http.MethodGet, page, nil))
 	wantPage(t, resp, body, http.StatusOK, "Signed out")
 }
+
+// directAuthorize visits the authorization endpoint with params in the URL, without PAR.
+func (e *env) directAuthorize(params url.Values) (*http.Response, []byte) {
+	e.t.Helper()
+	return e.do(mustRequest(e.t, http.MethodGet, e.endpoint("authorization_endpoint")+"?"+params.Encode(), nil))
+}
+
+// TestPingOneAuthorizationWithoutPAR checks that PingOne mode accepts authorization requests
+// that were not pushed, unless the application requires PAR: "By default, PingOne accepts both
+// standard and PAR authorization requests" (Orchestration SDKs, "Configuring JavaScript apps for
+// Pushed Authorization Requests").
+func TestPingOneAuthorizationWithoutPAR(t *testing.T) {
+	e := newPingOneEnv(t)
+	params, verifier := e.authParams(e.client)
+	got := redirectParams(t, e.directAuthorizeOK(params), nil, redirectURI)
+	if got.Get("code") == "" || got.Get("state") != params.Get("state") || got.Has("iss") {
+		t.Fatalf("authorization response %v, want code and state, no iss", got)
+	}
+	claims, _ := e.verifyIDToken(e.exchange(e.client, got.Get("code"), verifier)["id_token"].(string))
+	if claims["nonce"] != params.Get("nonce") || claims["sub"] != "alice" {
+		t.Errorf("ID token %v, want the request's nonce and alice", claims)
+	}
+
+	t.Run("an application that requires PAR", func(t *testing.T) {
+		e := e.with(t)
+		c := e.addClient(oidctest.Client{RequirePushedAuthorizationRequests: true})
+		params, _ := e.authParams(c)
+		resp, body := e.directAuthorize(params)
+		wantPage(t, resp, body, http.StatusBadRequest, "requires pushed authorization requests")
+		// Its pushed requests are accepted.
+		if got := e.login(c, params); got.Get("code") == "" {
+			t.Errorf("pushed request of an application that requires PAR: %v", got)
+		}
+	})
+
+	tests := []struct {
+		name     string
+		edit     func(url.Values)
+		wantPage string // an error page with this text; otherwise an error sent to redirect_uri
+		wantCode string
+	}{
+		{name: "no client_id", edit: func(p url.Values) { p.Del("client_id") }, wantPage: "client_id is required"},
+		{name: "unknown client", edit: func(p url.Values) { p.Set("client_id", "nobody") }, wantPage: "not a registered client"},
+		{name: "unregistered redirect_uri", edit: func(p url.Values) { p.Set("redirect_uri", "https://evil.example/cb") }, wantPage: "not registered"},
+		{name: "no redirect_uri", edit: func(p url.Values) { p.Del("redirect_uri") }, wantPage: "redirect_uri is required"},
+		{name: "no openid scope", edit: func(p url.Values) { p.Set("scope", "profile") }, wantCode: "invalid_scope"},
+		{name: "response_type token", edit: func(p url.Values) { p.Set("response_type", "token") }, wantCode: "unsupported_response_type"},
+		{name: "unknown response_mode", edit: func(p url.Values) { p.Set("response_mode", "web_message") }, wantCode: "invalid_request"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := e.with(t)
+			params, _ := e.authParams(e.client)
+			tc.edit(params)
+			resp, body := e.directAuthorize(params)
+			if tc.wantPage != "" {
+				wantPage(t, resp, body, http.StatusBadRequest, tc.wantPage)
+				return
+			}
+			got := redirectParams(t, resp, body, redirectURI)
+			if got.Get("error") != tc.wantCode || got.Get("state") != params.Get("state") {
+				t.Errorf("error response %v, want %s with state", got, tc.wantCode)
+			}
+		})
+	}
+}
+
+// directAuthorizeOK visits the authorization endpoint without PAR and checks for a redirect.
+func (e *env) directAuthorizeOK(params url.Values) *http.Response {
+	e.t.Helper()
+	resp, body := e.directAuthorize(params)
+	if resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("authorization: status %d, want 303: %s", resp.StatusCode, body)
+	}
+	return resp
+}
+
+// TestPingOneLoginWithoutPAR checks that Login signs its subject in through an application that
+// does not push its authorization requests.
+func TestPingOneLoginWithoutPAR(t *testing.T) {
+	e := newPingOneEnv(t)
+	app := newRP(t, e.srv, e.clock.Now, rpOptions{direct: true})
+	browser := e.srv.Login(t, app.URL+"/me", "bob")
+	if claims := app.claims(t, browser); claims["sub"] != "bob" {
+		t.Errorf("signed in as %v, want bob", claims["sub"])
+	}
+}
+
+// TestPingOnePKCE checks PingOne's PKCE enforcement options ("PKCE enforcement"): OPTIONAL (the
+// default), REQUIRED, S256_REQUIRED.
+func TestPingOnePKCE(t *testing.T) {
+	e := newPingOneEnv(t)
+	required := e.addClient(oidctest.Client{PKCEEnforcement: "REQUIRED"})
+	s256 := e.addClient(oidctest.Client{PKCEEnforcement: "S256_REQUIRED"})
+	typo := e.addClient(oidctest.Client{PKCEEnforcement: "S256"})
+	plainVerifier := randomString() + randomString()
+
+	noPKCE := func(p url.Values) { p.Del("code_challenge"); p.Del("code_challenge_method") }
+	plain := func(p url.Values) { p.Set("code_challenge", plainVerifier); p.Set("code_challenge_method", "plain") }
+	plainByDefault := func(p url.Values) { p.Set("code_challenge", plainVerifier); p.Del("code_challenge_method") }
+	tests := []struct {
+		name       string
+		client     oidctest.Client
+		edit       func(url.Values)
+		verifier   string // for the token request: "" none, "-" the S256 verifier of authParams
+		wantStatus int    // 0: a code, redeemed with verifier
+		wantText   string
+	}{
+		{name: "OPTIONAL without PKCE", client: e.client, edit: noPKCE},
+		{name: "OPTIONAL with plain", client: e.client, edit: plain, verifier: plainVerifier},
+		{name: "OPTIONAL with plain by default", client: e.client, edit: plainByDefault, verifier: plainVerifier},
+		{name: "OPTIONAL with S256", client: e.client, edit: func(url.Values) {}, verifier: "-"},
+		{name: "REQUIRED with plain", client: required, edit: plain, verifier: plainVerifier},
+		{name: "REQUIRED without PKCE", client: required, edit: noPKCE, wantStatus: 400, wantText: "code_challenge is required"},
+		{name: "S256_REQUIRED with S256", client: s256, edit: func(url.Values) {}, verifier: "-"},
+		{name: "S256_REQUIRED with plain", client: s256, edit: plain, wantStatus: 400, wantText: "must be S256"},
+		{name: "S256_REQUIRED with the default method", client: s256, edit: plainByDefault, wantStatus: 400, wantText: "must be S256"},
+		{name: "unknown method", client: e.client, edit: func(p url.Values) { p.Set("code_challenge_method", "S512") }, wantStatus: 400, wantText: "S256 or plain"},
+		{name: "unknown PKCEEnforcement", client: typo, edit: func(url.Values) {}, wantStatus: 400, wantText: "PKCEEnforcement"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := e.with(t)
+			params, s256Verifier := e.authParams(tc.client)
+			tc.edit(params)
+			if tc.wantStatus != 0 {
+				status, body := e.par(tc.client, params)
+				wantOAuthError(t, status, body, tc.wantStatus, "invalid_request")
+				if !strings.Contains(string(body), tc.wantText) {
+					t.Errorf("error %s, want %q in the description", body, tc.wantText)
+				}
+				return
+			}
+			got := e.login(tc.client, params)
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {got.Get("code")}, "redirect_uri": {redirectURI}}
+			switch tc.verifier {
+			case "-":
+				form.Set("code_verifier", s256Verifier)
+			case "":
+			default:
+				form.Set("code_verifier", tc.verifier)
+			}
+			if tc.verifier != "" {
+				// A wrong verifier first: refused, and the code is spent.
+				wrong := merge(form, url.Values{"code_verifier": {strings.Repeat("w", 43)}})
+				status, body := e.token(tc.client, wrong)
+				wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+				got = e.login(tc.client, params)
+				form.Set("code", got.Get("code"))
+			}
+			if status, body := e.token(tc.client, form); status != http.StatusOK {
+				t.Errorf("token: status %d: %s", status, body)
+			}
+		})
+	}
+}
+
+// TestPingOneResponseModes checks PingOne's response modes beyond query and form_post: fragment,
+// and pi.flow, PingOne's own, which answers the authorization request with JSON.
+func TestPingOneResponseModes(t *testing.T) {
+	e := newPingOneEnv(t)
+
+	t.Run("fragment", func(t *testing.T) {
+		e := e.with(t)
+		params, _ := e.authParams(e.client)
+		params.Set("response_mode", "fragment")
+		resp, body := e.authorize(e.client, e.push(e.client, params))
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("status %d, want 303: %s", resp.StatusCode, body)
+		}
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := url.ParseQuery(loc.Fragment)
+		if err != nil || got.Get("code") == "" || got.Get("state") != params.Get("state") || loc.RawQuery != "" {
+			t.Errorf("Location %s, want code and state in the fragment", loc)
+		}
+	})
+
+	t.Run("pi.flow", func(t *testing.T) {
+		e := e.with(t)
+		params, verifier := e.authParams(e.client)
+		params.Set("response_mode", "pi.flow")
+		params.Del("redirect_uri") // not required with pi.flow
+		resp, body := e.authorize(e.client, e.push(e.client, params))
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("status %d, Content-Type %q, want 200 JSON: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		flow := decodeJSON(t, body)
+		authz, _ := flow["authorizeResponse"].(map[string]any)
+		env, _ := flow["environment"].(map[string]any)
+		session, _ := flow["session"].(map[string]any)
+		code, _ := authz["code"].(string)
+		if flow["status"] != "COMPLETED" || code == "" || authz["state"] != params.Get("state") || env["id"] != pingOneEnvID || session["id"] == "" {
+			t.Fatalf("flow answer %s, want status COMPLETED, authorizeResponse with code and state, environment and session", body)
+		}
+		tokens := e.tokenOK(e.client, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}})
+		if claims, _ := e.verifyIDToken(tokens["id_token"].(string)); claims["sid"] != session["id"] {
+			t.Errorf("ID token sid %v, want the flow's session %v", claims["sid"], session["id"])
+		}
+	})
+
+	t.Run("pi.flow error", func(t *testing.T) {
+		e := e.with(t)
+		params, _ := e.authParams(e.client)
+		params.Set("response_mode", "pi.flow")
+		uri := e.push(e.client, params)
+		e.srv.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "no", Times: 1})
+		resp, body := e.authorize(e.client, uri)
+		m := decodeJSON(t, body)
+		details, _ := m["details"].([]any)
+		var first map[string]any
+		if len(details) == 1 {
+			first, _ = details[0].(map[string]any)
+		}
+		if resp.StatusCode != http.StatusBadRequest || m["id"] == "" || m["code"] != "INVALID_DATA" || m["message"] == "" || first["code"] != "access_denied" || first["message"] != "no" {
+			t.Errorf("status %d: %s, want 400 with id, code INVALID_DATA, message and details[0] access_denied", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("not without EnvID", func(t *testing.T) {
+		e := newEnv(t)
+		for _, mode := range []string{"fragment", "pi.flow"} {
+			params, _ := e.authParams(e.client)
+			params.Set("response_mode", mode)
+			status, body := e.par(e.client, params)
+			wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_request")
+		}
+	})
+}
+
+// tokenOK posts form to the token endpoint for c and returns the answer, failing on an error.
+func (e *env) tokenOK(c oidctest.Client, form url.Values) map[string]any {
+	e.t.Helper()
+	status, body := e.token(c, form)
+	if status != http.StatusOK {
+		e.t.Fatalf("token: status %d: %s", status, body)
+	}
+	return decodeJSON(e.t, body)
+}
+
+// TestPingOneClientFieldsIgnoredWithoutEnvID checks that the PingOne settings of a Client do not
+// loosen the provider without EnvID.
+func TestPingOneClientFieldsIgnoredWithoutEnvID(t *testing.T) {
+	e := newEnv(t)
+	c := e.addClient(oidctest.Client{PKCEEnforcement: "OPTIONAL"})
+	params, _ := e.authParams(c)
+	params.Del("code_challenge")
+	params.Del("code_challenge_method")
+	status, body := e.par(c, params)
+	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_request")
+
+	params, _ = e.authParams(c)
+	resp, body := e.directAuthorize(params)
+	wantPage(t, resp, body, http.StatusBadRequest, "request_uri is required")
+}

@@ -76,6 +76,7 @@ type Server struct {
 	users         map[string]User
 	pushed        map[string]*pushedRequest // by request_uri
 	interactions  map[string]*interaction   // login forms shown, by interaction id
+	directLogins  map[string]*directLogin   // Login browsers of requests not pushed, by query
 	codes         map[string]*authCode
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken
@@ -96,6 +97,7 @@ type Server struct {
 type config struct {
 	issuer           string
 	pingOne          bool
+	envID            string
 	strictAssertions bool // jti required and single use, iat not in the future
 	loginForm        bool
 	editMetadata     func(metadata map[string]any)
@@ -235,6 +237,7 @@ func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[stri
 	c := config{
 		issuer:       baseURL,
 		pingOne:      envID != "",
+		envID:        envID,
 		loginForm:    loginForm,
 		editMetadata: editMetadata,
 		urls:         make(map[Endpoint]string),
@@ -321,6 +324,7 @@ func (s *Server) initState() {
 	s.users = make(map[string]User)
 	s.pushed = make(map[string]*pushedRequest)
 	s.interactions = make(map[string]*interaction)
+	s.directLogins = make(map[string]*directLogin)
 	s.codes = make(map[string]*authCode)
 	s.accessTokens = make(map[string]*accessToken)
 	s.refreshTokens = make(map[string]*refreshToken)
@@ -461,6 +465,11 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 			delete(s.interactions, k)
 		}
 	}
+	for k, d := range s.directLogins {
+		if now.After(d.expires) {
+			delete(s.directLogins, k)
+		}
+	}
 	for k, c := range s.codes {
 		if now.After(c.forgetAt) {
 			delete(s.codes, k)
@@ -491,7 +500,7 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 
 // entriesLocked counts the entries that maybeSweepLocked bounds. s.mu must be held.
 func (s *Server) entriesLocked() int {
-	return len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
+	return len(s.pushed) + len(s.interactions) + len(s.directLogins) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
 }
 
 // checkFormPost checks what every back-channel POST must satisfy: a form body in which no
