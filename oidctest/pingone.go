@@ -165,3 +165,30 @@ func (s *Server) piFlowResponse(w http.ResponseWriter, params url.Values, sid st
 		"authorizeResponse": authz,
 	})
 }
+
+// pingOneScopes are the scopes of PingOne's own resources that this provider grants: the OpenID
+// Connect scopes and offline_access. Any other scope stands for a custom resource.
+var pingOneScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+
+// revocable reports whether the revocation endpoint revokes a token of scope. Always without
+// EnvID. PingOne: "The revocation endpoint applies to access_token and refresh_token tokens, and
+// the tokens to be revoked must be for a custom resource. Tokens issued for the PingOne API
+// resource may not be revoked" (https://developer.pingidentity.com/pingone-api/auth/openid-connect-oauth-2/token-revocation.html),
+// so in PingOne mode only a token with a scope of a custom resource is revoked. (The refresh
+// token pages say instead that "to revoke a refresh token, the corresponding session must be
+// deleted"; the revocation page, which describes the endpoint, is followed.)
+//
+// Not documented: PingOne's answer for a token it does not revoke. It is 200, the answer to
+// every token the endpoint does not refuse, so that a test that expects the token to stop
+// working fails here as it would at PingOne.
+func (s *Server) revocable(scope string) bool {
+	if !s.cfg.pingOne {
+		return true
+	}
+	for _, sc := range strings.Fields(scope) {
+		if !slices.Contains(pingOneScopes, sc) {
+			return true
+		}
+	}
+	return false
+}

@@ -540,3 +540,43 @@ func TestPingOneClientFieldsIgnoredWithoutEnvID(t *testing.T) {
 	resp, body := e.directAuthorize(params)
 	wantPage(t, resp, body, http.StatusBadRequest, "request_uri is required")
 }
+
+// TestPingOneRevocation checks PingOne's rule for its revocation endpoint ("Token Revocation"):
+// only tokens for a custom resource are revoked, so tokens of OpenID Connect scopes only keep
+// working.
+func TestPingOneRevocation(t *testing.T) {
+	e := newPingOneEnv(t)
+	c := e.addClient(oidctest.Client{GrantTypes: []string{"authorization_code", "refresh_token"}})
+	tokensOf := func(scope string) (access, refresh string) {
+		t.Helper()
+		code, _, verifier := e.code(c, func(p url.Values) { p.Set("scope", scope) })
+		tokens := e.exchange(c, code, verifier)
+		return tokens["access_token"].(string), tokens["refresh_token"].(string)
+	}
+
+	access, refresh := tokensOf("openid profile email")
+	for _, token := range []string{access, refresh} {
+		status, body := e.revoke(c, url.Values{"token": {token}})
+		wantRevoked(t, status, body)
+	}
+	if got := e.userinfoStatus(access); got != http.StatusOK {
+		t.Errorf("userinfo with an OpenID Connect access token after revocation: status %d, want 200 (not revocable at PingOne)", got)
+	}
+	if status, body := e.refreshWith(c, refresh); status != http.StatusOK {
+		t.Errorf("refresh with an OpenID Connect refresh token after revocation: status %d: %s", status, body)
+	}
+
+	access, refresh = tokensOf("openid orders:read")
+	status, body := e.revoke(c, url.Values{"token": {refresh}})
+	wantRevoked(t, status, body)
+	status, body = e.refreshWith(c, refresh)
+	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	if got := e.userinfoStatus(access); got != http.StatusUnauthorized {
+		t.Errorf("userinfo with an access token of the revoked grant: status %d, want 401", got)
+	}
+
+	discovery := e.meta
+	if discovery["revocation_endpoint"] != e.srv.Issuer+"/revoke" {
+		t.Errorf("revocation_endpoint %v, want PingOne's {issuer}/revoke", discovery["revocation_endpoint"])
+	}
+}

@@ -18,6 +18,9 @@ import (
 // the client making the revocation request. If this validation fails, the request is refused",
 // with an error of RFC 6749 section 5.2, whose invalid_grant covers a grant "issued to another
 // client".
+//
+// In PingOne mode the path is PingOne's, {issuer}/revoke, and only tokens for a custom resource
+// are revoked (see revocable).
 func (s *Server) handleRevocation(w http.ResponseWriter, r *http.Request, params url.Values) {
 	if !s.allowMethods(w, r, Revocation, http.MethodPost) {
 		return
@@ -55,15 +58,19 @@ func (s *Server) revoke(c Client, token string, now time.Time) *oauthError {
 		if at.grant.clientID != c.ID {
 			return invalidGrant("the token was issued to another client")
 		}
-		delete(s.accessTokens, token)
+		if s.revocable(at.scope) {
+			delete(s.accessTokens, token)
+		}
 		return nil
 	}
 	if rt, ok := s.refreshTokens[token]; ok && !rt.grant.revoked {
 		if rt.grant.clientID != c.ID {
 			return invalidGrant("the token was issued to another client")
 		}
-		rt.grant.revoked = true
-		delete(s.refreshTokens, token)
+		if s.revocable(rt.scope) {
+			rt.grant.revoked = true
+			delete(s.refreshTokens, token)
+		}
 	}
 	return nil
 }
