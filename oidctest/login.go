@@ -36,9 +36,9 @@ const maxLoginPages = 4
 // Sec-Fetch-Mode: navigate, Sec-Fetch-Site, and Origin on POSTs), follows the redirects through
 // this provider, signs subject in, delivers the authorization response (posting the form_post
 // page as a browser runs it) and follows the application's redirects. With LoginForm, Login
-// answers the login form; without it, subject is bound to the pushed request being authorized,
-// so that parallel tests can log different subjects in at once without changing the default
-// user. subject is signed in like a username typed in the form: as registered with AddUser or
+// answers the login form; without it, subject is bound to the authorization request it takes
+// to the provider (pushed, or in PingOne mode sent in the URL of a GET), so that parallel tests
+// can log different subjects in at once without changing the default user. subject is signed in like a username typed in the form: as registered with AddUser or
 // SetUser, or as a user generated for that name.
 //
 // Login fails the test with the URL, status and an excerpt of the page unless the navigation

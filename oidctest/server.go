@@ -27,12 +27,13 @@ type Server struct {
 	// Fields below are read by Start/StartTLS; set them on a server from NewUnstartedServer.
 	// Changing them after Start has no effect.
 
-	// EnvID, when set, serves the provider in PingOne's shape: issuer {URL}/{EnvID}/as, endpoints
-	// {issuer}/authorize, /token, /par, /jwks, /userinfo, /signoff, discovery at
-	// {issuer}/.well-known/openid-configuration; PAR answers 201 with
+	// EnvID, when set, serves the provider in PingOne's shape and with PingOne's documented
+	// behaviour (see "PingOne mode" in the package documentation): issuer {URL}/{EnvID}/as,
+	// endpoints {issuer}/authorize, /token, /par, /jwks, /userinfo, /revoke, /signoff,
+	// discovery at {issuer}/.well-known/openid-configuration; PAR answers 201 with
 	// "urn:ietf:params:oauth:request_uri:<uuid v4>" and expires_in 60.
-	// Without EnvID: endpoints {URL}/authorize, /token, /par, /jwks, /userinfo, /end_session,
-	// and request_uri "urn:ietf:params:oauth:request_uri:<random base64url>".
+	// Without EnvID: endpoints {URL}/authorize, /token, /par, /jwks, /userinfo, /revoke,
+	// /end_session, and request_uri "urn:ietf:params:oauth:request_uri:<random base64url>".
 	EnvID string
 	// LoginForm makes the authorization endpoint show a minimal HTML login form (a username field,
 	// prefilled with the default user's subject, and a "Sign in" button) instead of signing the
