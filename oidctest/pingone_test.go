@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -578,5 +579,72 @@ func TestPingOneRevocation(t *testing.T) {
 	discovery := e.meta
 	if discovery["revocation_endpoint"] != e.srv.Issuer+"/revoke" {
 		t.Errorf("revocation_endpoint %v, want PingOne's {issuer}/revoke", discovery["revocation_endpoint"])
+	}
+}
+
+// TestPingOneErrors checks the form of errors at PingOne's back-channel endpoints: OAuth 2.0
+// JSON with error and error_description (Ping Identity's SDK reads PAR errors so), not PingOne's
+// platform error, which pi.flow answers (TestPingOneResponseModes).
+func TestPingOneErrors(t *testing.T) {
+	e := newPingOneEnv(t)
+	other := e.addClient(oidctest.Client{})
+	access, _ := e.grantTokens(e.client)
+	badPAR, _ := e.authParams(e.client)
+	badPAR.Set("redirect_uri", "https://evil.example/cb")
+
+	checks := []struct {
+		name       string
+		call       func() (int, []byte)
+		wantStatus int
+		wantCode   string
+	}{
+		{"PAR", func() (int, []byte) { return e.par(e.client, badPAR) }, 400, "invalid_request"},
+		{"token", func() (int, []byte) {
+			return e.token(e.client, url.Values{"grant_type": {"authorization_code"}, "code": {"nope"}, "redirect_uri": {redirectURI}})
+		}, 400, "invalid_grant"},
+		{"token client authentication", func() (int, []byte) {
+			return e.postForm(e.endpoint("token_endpoint"), url.Values{"grant_type": {"authorization_code"}}, nil)
+		}, 401, "invalid_client"},
+		{"revocation", func() (int, []byte) { return e.revoke(other, url.Values{"token": {access}}) }, 400, "invalid_grant"},
+		{"userinfo", func() (int, []byte) { resp, body := e.userinfo("nope"); return resp.StatusCode, body }, 401, "invalid_token"},
+	}
+	for _, tc := range checks {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := tc.call()
+			wantOAuthError(t, status, body, tc.wantStatus, tc.wantCode)
+			m := decodeJSON(t, body)
+			if _, ok := m["error_description"].(string); !ok || len(m) != 2 {
+				t.Errorf("error %s, want exactly error and error_description", body)
+			}
+		})
+	}
+}
+
+// TestPingOnePAR checks PingOne's PAR answer ("Pushed Authorization Request"): 201 with a
+// request_uri urn:ietf:params:oauth:request_uri:<uuid> and expires_in 60; "PingOne accepts a
+// particular request URI only once"; "the default lifetime is 60 seconds".
+func TestPingOnePAR(t *testing.T) {
+	e := newPingOneEnv(t)
+	params, _ := e.authParams(e.client)
+	status, body := e.par(e.client, params)
+	if status != http.StatusCreated {
+		t.Fatalf("status %d, want 201: %s", status, body)
+	}
+	m := decodeJSON(t, body)
+	uri, _ := m["request_uri"].(string)
+	if !regexp.MustCompile(`^urn:ietf:params:oauth:request_uri:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(uri) || m["expires_in"] != float64(60) || len(m) != 2 {
+		t.Fatalf("answer %s, want request_uri urn:ietf:params:oauth:request_uri:<uuid v4> and expires_in 60", body)
+	}
+	if got := e.authorizeParams(e.client, uri); got.Get("code") == "" {
+		t.Fatalf("first use: %v, want a code", got)
+	}
+	if got := e.authorizeParams(e.client, uri); got.Get("error") != "invalid_request_uri" || got.Has("iss") {
+		t.Errorf("second use: %v, want invalid_request_uri without iss", got)
+	}
+
+	late := e.push(e.client, params)
+	e.clock.Advance(61 * time.Second)
+	if got := e.authorizeParams(e.client, late); got.Get("error") != "invalid_request_uri" {
+		t.Errorf("request_uri used after 61 s: %v, want invalid_request_uri", got)
 	}
 }
