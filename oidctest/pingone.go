@@ -57,8 +57,8 @@ func (s *Server) issuesRefreshTokens(g *grant) bool {
 	return ok && slices.Contains(c.GrantTypes, "refresh_token")
 }
 
-// sessionAliveLocked reports whether the provider session of g still exists at now. In PingOne mode a
-// refresh token lasts as long as its session (see pingOneSessionLifetime): "To revoke a refresh
+// sessionAliveLocked reports whether the provider session of g still exists at now. In PingOne
+// mode a refresh token lasts as long as its session (see pingOneSessionLifetime): "To revoke a refresh
 // token, the corresponding session must be deleted. Session termination is supported only by
 // the resource owner using the /{{envID}}/as/signoff endpoint or by disabling the user." Without
 // EnvID, refresh tokens outlive provider sessions. s.mu must be held.
@@ -72,16 +72,18 @@ func (s *Server) sessionAliveLocked(g *grant, now time.Time) bool {
 
 // pingOneMetadata returns PingOne's discovery document with the URLs of this server.
 //
-// The fields and their values up to grant_types_supported are those of the example of "Discovery OpenID Configuration", GET {authPath}/{envID}/as/.well-known/
-// openid-configuration:
+// The fields and their values up to grant_types_supported are those of the example of
+// "Discovery OpenID Configuration" (GET {authPath}/{envID}/as/.well-known/openid-configuration):
 // https://developer.pingidentity.com/pingone-api/auth/openid-connect-oauth-2/discovery-openid-configuration.html
-// The page's example is cut short in the copies that could be read; the fields from
+// The copies of that example that could be read stop there. The fields from
 // subject_types_supported on are those of Ping Identity's own mock of a PingOne environment,
 // whose first fields match the documented example exactly: ForgeRock/ping-javascript-sdk,
 // e2e/mock-api-v2/src/handlers/open-id-configuration.handler.ts and
 // e2e/am-mock-api/src/app/responses.js (commit f7d4c9b, 2026-08). The older example of
 // "Discover OpenID Provider Metadata" (POST {apiPath}/environments/{envID}/identityProviders)
-// shows the same claims_supported, subject_types_supported and id_token_signing_alg_values.
+// has the same claims_supported, subject_types_supported and
+// id_token_signing_alg_values_supported, with fewer authentication methods and request object
+// algorithms than today's.
 //
 // What the document advertises and this provider does not implement (implicit and hybrid
 // response types, the client_credentials and device_code grants, introspection, device
@@ -109,7 +111,7 @@ func pingOneMetadata(issuer string, u map[Endpoint]string) map[string]any {
 		// Environment-wide; each application may require PAR ("Require Pushed Authorization
 		// Request"), see Client.RequirePushedAuthorizationRequests.
 		"require_pushed_authorization_requests": false,
-		// No offline_access: PingOne issues refresh tokens by the application's grant types.
+		// No offline_access, though PingOne honours it (see issuesRefreshTokens).
 		"scopes_supported":                                 []string{"openid", "profile", "email", "address", "phone"},
 		"response_types_supported":                         []string{"code", "id_token", "token id_token", "code id_token", "code token", "code token id_token"},
 		"response_modes_supported":                         []string{"pi.flow", "query", "fragment", "form_post"},
