@@ -248,7 +248,9 @@ const (
 )
 
 // pkceEnforcement returns the PKCE enforcement for client c: S256_REQUIRED without EnvID, the
-// client's PKCEEnforcement (default OPTIONAL) with it.
+// client's PKCEEnforcement (default OPTIONAL) with it. The default of PingOne's pkceEnforcement
+// is not stated on the pages read; OPTIONAL, the first and most permissive option, is taken, so
+// that the provider is not stricter than PingOne.
 func (s *Server) pkceEnforcement(c Client) string {
 	switch {
 	case !s.cfg.pingOne:
