@@ -11,8 +11,8 @@ import (
 )
 
 const (
-	codeLifetime        = 60 * time.Second
-	codeMemory          = time.Hour // how long a code is remembered after issue, to detect replays
+	codeLifetime        = 60 * time.Second // see Server.codeLifetime for PingOne's
+	codeMemory          = time.Hour        // how long a code is remembered after issue, to detect replays
 	interactionLifetime = 10 * time.Minute
 	maxUsernameLength   = 255 // the longest sub OpenID Connect Core allows
 )
@@ -39,7 +39,8 @@ type grant struct {
 type authCode struct {
 	grant         *grant
 	redirectURI   string
-	codeChallenge string
+	codeChallenge string // "" without PKCE
+	pkceMethod    string
 	nonce         string
 	expires       time.Time
 	forgetAt      time.Time // when the code is dropped from memory
@@ -55,8 +56,9 @@ func (s *Server) SetAuthorizationResponseHook(hook func(params url.Values)) {
 	s.mu.Unlock()
 }
 
-// handleAuthorization serves the authorization endpoint. It accepts only pushed requests
-// (client_id and request_uri) and submissions of its own login form.
+// handleAuthorization serves the authorization endpoint. It accepts pushed requests (client_id
+// and request_uri) and submissions of its own login form, and in PingOne mode requests that
+// were not pushed (see handleDirectAuthorization).
 func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, params url.Values, fault *Fault) {
 	if !s.allowMethods(w, r, Authorization, http.MethodGet, http.MethodPost) {
 		return
@@ -70,6 +72,10 @@ func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, par
 		return
 	}
 	clientID, requestURI := params.Get("client_id"), params.Get("request_uri")
+	if requestURI == "" && s.cfg.pingOne {
+		s.handleDirectAuthorization(w, r, params, fault)
+		return
+	}
 	if requestURI == "" {
 		s.errorPage(w, http.StatusBadRequest, "invalid_request", "request_uri is required: this provider accepts only pushed authorization requests (RFC 9126)")
 		return
@@ -91,19 +97,77 @@ func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, par
 			return
 		}
 		// Like oidc-provider: the request is unknown, so there is no state to send back.
-		s.respond(w, r, c.RedirectURIs[0], "query", url.Values{
+		s.respond(w, r, c.RedirectURIs[0], "query", s.withIssuer(url.Values{
 			"error":             {"invalid_request_uri"},
 			"error_description": {problem},
-			"iss":               {s.cfg.issuer},
-		})
+		}), "")
 		return
 	}
+	s.authorize(w, r, req, fault, now)
+}
+
+// handleDirectAuthorization serves an authorization request that was not pushed, in PingOne
+// mode: "By default, PingOne accepts both standard and PAR authorization requests. Optionally,
+// you can require all authorization requests to use PAR by enabling Require Pushed
+// Authorization Request" (https://developer.pingidentity.com/orchsdks/oidc/use-cases/par/javascript.html).
+// The parameters are checked as at the PAR endpoint. As RFC 6749 section 4.1.2.1 says, an
+// error is shown on a page while the client or its redirect_uri is in doubt, and sent to the
+// redirect_uri afterwards.
+func (s *Server) handleDirectAuthorization(w http.ResponseWriter, r *http.Request, params url.Values, fault *Fault) {
+	clientID := params.Get("client_id")
+	if clientID == "" {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "client_id is required")
+		return
+	}
+	c, ok := s.client(clientID)
+	if !ok {
+		s.errorPage(w, http.StatusBadRequest, "invalid_client", "client_id is not a registered client")
+		return
+	}
+	if c.RequirePushedAuthorizationRequests {
+		// Not documented: how PingOne refuses it. RFC 9126 section 5 only says that the
+		// request is refused; a page, because PAR is what the client gets wrong.
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "request_uri is required: this application requires pushed authorization requests (RFC 9126)")
+		return
+	}
+	now := s.now()
+	authz := params
+	if params.Has("request") {
+		var oerr *oauthError
+		if authz, oerr = s.requestObjectParams(c, params.Get("request"), now); oerr != nil {
+			s.errorPage(w, oerr.status, oerr.code, oerr.description)
+			return
+		}
+	}
+	if uri := authz.Get("redirect_uri"); uri != "" && !slices.Contains(c.RedirectURIs, uri) {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "redirect_uri is not registered for the client (exact match)")
+		return
+	}
+	req, oerr := s.parseAuthorizationRequest(c, authz)
+	switch {
+	case oerr != nil && req.redirectURI == "" && req.responseMode != "pi.flow":
+		s.errorPage(w, oerr.status, oerr.code, oerr.description)
+		return
+	case oerr != nil:
+		s.rejectAuthorization(w, r, req, oerr.code, oerr.description)
+		return
+	}
+	req.browser = s.takeDirectBrowser(r.URL.RawQuery, now)
+	s.authorize(w, r, req, fault, now)
+}
+
+// authorize answers a valid authorization request: with the injected fault, by signing a user
+// in, or with the login form.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req authorizationRequest, fault *Fault, now time.Time) {
 	if fault != nil {
 		s.rejectAuthorization(w, r, req, fault.Error, fault.ErrorDescription)
 		return
 	}
 	switch {
-	case !s.cfg.loginForm:
+	case !s.cfg.loginForm || req.responseMode == "pi.flow":
+		// pi.flow drives PingOne's flows API, which this provider does not implement: such a
+		// request signs the user in at once and answers what PingOne answers when the flow
+		// completes (as it does at once for a user who already has a session).
 		s.signIn(w, r, req, s.userFor(req), now)
 		return
 	case s.canSignInSilently(req, now):
@@ -192,49 +256,75 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req authorizatio
 		grant:         g,
 		redirectURI:   req.redirectURI,
 		codeChallenge: req.codeChallenge,
+		pkceMethod:    req.pkceMethod,
 		nonce:         req.nonce,
-		expires:       now.Add(codeLifetime),
+		expires:       now.Add(s.codeLifetime()),
 		forgetAt:      now.Add(codeMemory),
 	}
 	s.maybeSweepLocked(now)
 	s.mu.Unlock()
 
-	params := url.Values{"code": {code}, "iss": {s.cfg.issuer}}
+	params := s.withIssuer(url.Values{"code": {code}})
 	if req.state != "" {
 		params.Set("state", req.state)
 	}
-	s.respond(w, r, req.redirectURI, req.responseMode, params)
+	s.respond(w, r, req.redirectURI, req.responseMode, params, g.sid)
 }
 
 // rejectAuthorization sends an error response for req to its client.
 func (s *Server) rejectAuthorization(w http.ResponseWriter, r *http.Request, req authorizationRequest, code, description string) {
-	params := url.Values{"error": {code}, "iss": {s.cfg.issuer}}
+	params := s.withIssuer(url.Values{"error": {code}})
 	if description != "" {
 		params.Set("error_description", description)
 	}
 	if req.state != "" {
 		params.Set("state", req.state)
 	}
-	s.respond(w, r, req.redirectURI, req.responseMode, params)
+	s.respond(w, r, req.redirectURI, req.responseMode, params, "")
+}
+
+// withIssuer adds iss to the parameters of an authorization response (RFC 9207), except in
+// PingOne mode. PingOne's discovery document does not advertise
+// authorization_response_iss_parameter_supported, and whether PingOne sends iss is not
+// documented: it is left out, so that a client that counts on iss fails here as it would at a
+// provider that does not send it.
+func (s *Server) withIssuer(params url.Values) url.Values {
+	if !s.cfg.pingOne {
+		params.Set("iss", s.cfg.issuer)
+	}
+	return params
 }
 
 // respond sends an authorization response to redirectURI: a 303 redirect with the parameters
-// added to its query, or with response_mode form_post an auto-submitting form (OAuth 2.0 Form
-// Post Response Mode). The authorization response hook edits params first.
-func (s *Server) respond(w http.ResponseWriter, r *http.Request, redirectURI, mode string, params url.Values) {
+// added to its query, or to its fragment with response_mode fragment; with form_post an
+// auto-submitting form (OAuth 2.0 Form Post Response Mode); with pi.flow, PingOne's JSON flow
+// answer (see piFlowResponse). sid is the provider session of a successful response. The
+// authorization response hook edits params first.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, redirectURI, mode string, params url.Values, sid string) {
 	s.lock()
 	hook := s.authzHook
 	s.mu.Unlock()
 	if hook != nil {
 		hook(params)
 	}
-	if mode == "form_post" {
+	switch mode {
+	case "form_post":
 		s.formPostPage(w, redirectURI, params)
+		return
+	case "pi.flow":
+		s.piFlowResponse(w, params, sid)
 		return
 	}
 	u, err := url.Parse(redirectURI)
 	if err != nil {
 		s.errorPage(w, http.StatusBadRequest, "invalid_request", "the redirect_uri registered for the client is not a valid URL")
+		return
+	}
+	if mode == "fragment" {
+		// OAuth 2.0 Multiple Response Type Encoding Practices, section 2.1.
+		u.Fragment, u.RawFragment = "", ""
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, u.String()+"#"+params.Encode(), http.StatusSeeOther)
 		return
 	}
 	q := u.Query() // keep the query of the redirect URI (RFC 6749 section 3.1.2)

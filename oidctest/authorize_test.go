@@ -32,8 +32,8 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 				t.Errorf("authorization response Cache-Control %q, want no-store", got)
 			}
 			got := redirectParams(t, resp, body, redirectURI)
-			if len(got.Get("code")) < 22 || got.Get("state") != params.Get("state") || got.Get("iss") != e.srv.Issuer || len(got) != 3 {
-				t.Fatalf("authorization response %v, want code, state %s and iss %s", got, params.Get("state"), e.srv.Issuer)
+			if len(got.Get("code")) < 22 || got.Get("state") != params.Get("state") || got.Get("iss") != e.wantIss() || len(got) != len(e.withIss(url.Values{"code": nil, "state": nil})) {
+				t.Fatalf("authorization response %v, want code, state %s and iss %q", got, params.Get("state"), e.wantIss())
 			}
 
 			form := merge(e.clientAuth(e.client), url.Values{
@@ -222,8 +222,8 @@ func TestLoginForm(t *testing.T) {
 				params, verifier := e.authParams(e.client)
 				resp, body := e.submitLogin(tc.actionPath, e.showLoginForm(params, tc.actionPath), username)
 				got := redirectParams(t, resp, body, redirectURI)
-				if got.Get("state") != params.Get("state") || got.Get("iss") != e.srv.Issuer {
-					t.Errorf("authorization response %v, want state and iss", got)
+				if got.Get("state") != params.Get("state") || got.Get("iss") != e.wantIss() {
+					t.Errorf("authorization response %v, want state and iss %q", got, e.wantIss())
 				}
 				claims, _ := e.verifyIDToken(e.exchange(e.client, got.Get("code"), verifier)["id_token"].(string))
 				return claims
@@ -273,8 +273,8 @@ func TestLoginForm(t *testing.T) {
 				params, _ := e.authParams(e.client)
 				params.Set("prompt", "none")
 				got := e.login(e.client, params)
-				if got.Get("error") != "login_required" || got.Get("state") != params.Get("state") || got.Get("iss") != e.srv.Issuer {
-					t.Errorf("prompt=none: %v, want login_required with state and iss", got)
+				if got.Get("error") != "login_required" || got.Get("state") != params.Get("state") || got.Get("iss") != e.wantIss() {
+					t.Errorf("prompt=none: %v, want login_required with state and iss %q", got, e.wantIss())
 				}
 			})
 			t.Run("escaping", func(t *testing.T) {

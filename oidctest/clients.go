@@ -21,12 +21,32 @@ type Client struct {
 	// AuthAlg, when set, is the only alg accepted for this client's assertions and request objects
 	// ("HS256", "HS384", "HS512"); when empty, all three are accepted.
 	AuthAlg string
+	// GrantTypes are the grant types of the application, like PingOne's grantTypes
+	// ("authorization_code", "refresh_token"). Only PingOne mode reads them: there, the tokens
+	// of a code include a refresh token when GrantTypes contains "refresh_token", or when the
+	// granted scope contains offline_access, as PingOne documents. Without EnvID, a refresh
+	// token is issued when the granted scope contains offline_access, whatever GrantTypes says.
+	GrantTypes []string
+	// PKCEEnforcement is the PKCE enforcement of the application in PingOne mode, with
+	// PingOne's values: "OPTIONAL" (the default: code_challenge optional, method plain or
+	// S256), "REQUIRED" (code_challenge required, method plain or S256) or "S256_REQUIRED".
+	// Another value makes every authorization request of the client fail, saying why. Without
+	// EnvID it is ignored: PKCE with S256 is always required.
+	PKCEEnforcement string
+	// RequirePushedAuthorizationRequests, in PingOne mode, makes the authorization endpoint
+	// refuse requests of this client that were not pushed, as PingOne's "Require Pushed
+	// Authorization Request" setting of an application does; by default PingOne accepts both
+	// (RFC 9126 section 6 names this client metadata require_pushed_authorization_requests).
+	// Without EnvID it is ignored: the provider accepts only pushed requests.
+	RequirePushedAuthorizationRequests bool
 }
 
 // jwtBearer is the client_assertion_type of client_secret_jwt (RFC 7523 section 2.2).
 const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-// maxAssertionLifetime is how far in the future a client assertion may expire (PingOne's rule).
+// maxAssertionLifetime is how far in the future a client assertion may expire. PingOne: "Tokens
+// that expire more than one hour from now are rejected."
+// https://developer.pingidentity.com/pingone-api/auth/auth-config-options/create-a-client-secret-jwt.html
 const maxAssertionLifetime = time.Hour
 
 // replayKey identifies a client assertion by its jti, per client.
@@ -45,11 +65,13 @@ func (s *Server) AddClient(c Client) Client {
 	}
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
 	s.lock()
 	s.clients[c.ID] = c
 	s.mu.Unlock()
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
 	return c
 }
 
@@ -123,7 +145,16 @@ func (s *Server) authenticateClient(r *http.Request, params url.Values, endpoint
 	if !containsAny(aud, s.cfg.issuer, s.cfg.urls[Token], endpointURL) {
 		return Client{}, invalidClient("client_assertion: claim aud must contain the issuer (%s), the token endpoint or the URL of the endpoint called", s.cfg.issuer)
 	}
-	exp, err := checkLifetime(t.claims, now, maxAssertionLifetime)
+	if !s.cfg.strictAssertions {
+		// PingOne: "The optional iat and jti claims from the JSON Web Token (JWT) spec are not
+		// validated." exp is required and at most one hour ahead; nbf, if present, must not be
+		// in the future. https://developer.pingidentity.com/pingone-api/auth/auth-config-options/create-a-client-secret-jwt.html
+		if _, err := checkLifetime(t.claims, now, maxAssertionLifetime, "nbf"); err != nil {
+			return Client{}, invalidClient("client_assertion %v", err)
+		}
+		return c, nil
+	}
+	exp, err := checkLifetime(t.claims, now, maxAssertionLifetime, "iat", "nbf")
 	if err != nil {
 		return Client{}, invalidClient("client_assertion %v", err)
 	}

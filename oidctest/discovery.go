@@ -15,33 +15,40 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, m)
 }
 
-// metadata returns a fresh discovery document, which the caller may modify.
+// metadata returns a fresh discovery document, which the caller may modify: PingOne's with EnvID,
+// the provider's own otherwise.
 func (s *Server) metadata() map[string]any {
 	u := s.cfg.urls
+	if s.cfg.pingOne {
+		return pingOneMetadata(s.cfg.issuer, u)
+	}
 	return map[string]any{
-		"issuer":                                           s.cfg.issuer,
-		"authorization_endpoint":                           u[Authorization],
-		"token_endpoint":                                   u[Token],
-		"userinfo_endpoint":                                u[UserInfo],
-		"jwks_uri":                                         u[JWKS],
-		"end_session_endpoint":                             u[EndSession],
-		"backchannel_logout_supported":                     true,
-		"backchannel_logout_session_supported":             true,
-		"pushed_authorization_request_endpoint":            u[PAR],
-		"require_pushed_authorization_requests":            true,
-		"authorization_response_iss_parameter_supported":   true,
-		"response_types_supported":                         []string{"code"},
-		"response_modes_supported":                         []string{"query", "form_post"},
-		"grant_types_supported":                            []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":                          []string{"public"},
-		"id_token_signing_alg_values_supported":            []string{"RS256"},
-		"token_endpoint_auth_methods_supported":            []string{"client_secret_jwt"},
-		"token_endpoint_auth_signing_alg_values_supported": hmacAlgs(),
-		"code_challenge_methods_supported":                 []string{"S256"},
-		"scopes_supported":                                 []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported":                                 claimsSupported(),
-		"request_parameter_supported":                      true,
-		"request_object_signing_alg_values_supported":      hmacAlgs(),
+		"issuer":                                                s.cfg.issuer,
+		"authorization_endpoint":                                u[Authorization],
+		"token_endpoint":                                        u[Token],
+		"userinfo_endpoint":                                     u[UserInfo],
+		"jwks_uri":                                              u[JWKS],
+		"end_session_endpoint":                                  u[EndSession],
+		"backchannel_logout_supported":                          true,
+		"backchannel_logout_session_supported":                  true,
+		"pushed_authorization_request_endpoint":                 u[PAR],
+		"require_pushed_authorization_requests":                 true,
+		"authorization_response_iss_parameter_supported":        true,
+		"response_types_supported":                              []string{"code"},
+		"response_modes_supported":                              []string{"query", "form_post"},
+		"grant_types_supported":                                 []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                               []string{"public"},
+		"id_token_signing_alg_values_supported":                 []string{"RS256"},
+		"token_endpoint_auth_methods_supported":                 []string{"client_secret_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported":      hmacAlgs(),
+		"code_challenge_methods_supported":                      []string{"S256"},
+		"scopes_supported":                                      []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported":                                      claimsSupported(),
+		"request_parameter_supported":                           true,
+		"request_object_signing_alg_values_supported":           hmacAlgs(),
+		"revocation_endpoint":                                   u[Revocation],
+		"revocation_endpoint_auth_methods_supported":            []string{"client_secret_jwt"},
+		"revocation_endpoint_auth_signing_alg_values_supported": hmacAlgs(),
 	}
 }
 

@@ -6,8 +6,10 @@
 // The provider speaks the protocol parlogin uses: the authorization code flow of OpenID Connect
 // with Pushed Authorization Requests (RFC 9126) authenticated by client_secret_jwt (RFC 7523
 // sections 2.2 and 3, OpenID Connect Core section 9), PKCE S256 (RFC 7636), the iss
-// authorization response parameter (RFC 9207), refresh tokens, request objects (RFC 9101)
-// signed with the client secret, userinfo, RP-initiated logout and back-channel logout.
+// authorization response parameter (RFC 9207), refresh tokens, token revocation (RFC 7009),
+// request objects (RFC 9101) signed with the client secret, userinfo, RP-initiated logout and
+// back-channel logout. With [Server.EnvID] it takes the shape and the documented behaviour of
+// PingOne instead (see PingOne mode below).
 //
 // A minimal test:
 //
@@ -35,7 +37,8 @@
 // # Strictness
 //
 // The provider exists to prove that clients send correct requests, so it refuses anything else
-// with the OAuth 2.0 error a real provider would answer:
+// with the OAuth 2.0 error a real provider would answer. Without EnvID (PingOne mode follows
+// PingOne instead, where PingOne is documented to be more lenient):
 //
 //   - The authorization endpoint accepts only pushed requests (client_id and request_uri); a
 //     request_uri is bound to its client, single use and valid for 60 seconds.
@@ -50,6 +53,11 @@
 //   - Codes are single use and valid for 60 seconds; redeeming one needs the redirect_uri and the
 //     code_verifier. Redeeming a code twice revokes the tokens issued from it.
 //   - Refresh tokens are rotated on every use.
+//   - The revocation endpoint authenticates clients like the token endpoint. Revoking a refresh
+//     token revokes its grant (the refresh token and its access tokens); revoking an access
+//     token revokes that token. An unknown, expired or revoked token is answered 200 (RFC 7009
+//     section 2.2); a valid token of another client is refused with invalid_grant and left
+//     alone (section 2.1).
 //   - No parameter may be repeated, bodies are limited to 1 MB, and malformed input of any kind
 //     is answered with an error, never a panic.
 //
@@ -58,8 +66,8 @@
 // Expiry follows the provider's clock ([Server.Now], [Server.SetClock]): request_uris and codes
 // last 60 seconds, access and ID tokens one hour, logout tokens two minutes, provider sessions 24
 // hours after their last sign-in, and the exp, iat and nbf of client assertions and request
-// objects are checked against it with 15 seconds of leeway. Tests move the clock instead of
-// sleeping.
+// objects are checked against it with 15 seconds of leeway. (PingOne mode: codes last 10 minutes
+// and sessions 30 days, as PingOne documents.) Tests move the clock instead of sleeping.
 //
 // # Authentication context
 //
@@ -93,7 +101,55 @@
 //
 // # PingOne mode
 //
-// With [Server.EnvID] set, the provider has the shape of PingOne: the issuer is
-// {URL}/{EnvID}/as, the endpoints are below it (/authorize, /token, /par, /jwks, /userinfo,
-// /signoff) and PAR answers request_uris of the form urn:ietf:params:oauth:request_uri:<uuid>.
+// With [Server.EnvID] set, the provider follows PingOne's published contract, so that a test
+// that passes against it says something about PingOne: not stricter, not different, where
+// PingOne's documentation says what it does. The sources are cited next to each fact in the code
+// (pingone.go and the handlers). In short:
+//
+//   - The issuer is {URL}/{EnvID}/as, with the endpoints below it: /authorize, /par, /token,
+//     /userinfo, /jwks, /revoke and /signoff. The discovery document is PingOne's, with the
+//     values PingOne publishes: response_modes_supported with pi.flow, scopes_supported
+//     without offline_access, require_pushed_authorization_requests false, PingOne's four
+//     token endpoint authentication methods and its claims; no RFC 9207 or back-channel logout
+//     metadata, which PingOne does not publish.
+//   - PAR answers 201 with urn:ietf:params:oauth:request_uri:<uuid> and expires_in 60; a
+//     request_uri is single use. Requests that were not pushed are accepted too, unless the
+//     client sets [Client.RequirePushedAuthorizationRequests].
+//   - PKCE follows [Client.PKCEEnforcement]: OPTIONAL by default (plain or S256), REQUIRED or
+//     S256_REQUIRED.
+//   - response_mode may be query, fragment, form_post or pi.flow. pi.flow needs no
+//     redirect_uri and is answered with PingOne's JSON flow response (status COMPLETED and
+//     authorizeResponse); this provider does not implement PingOne's flows API, so such a
+//     request completes at once. Authorization responses carry no iss.
+//   - Client assertions are checked as PingOne documents: iss and sub the client ID, aud the
+//     issuer, the token endpoint or the endpoint called, exp at most one hour ahead, nbf not in
+//     the future, HS256/384/512. PingOne validates neither iat nor jti, so a jti is not
+//     required and may be used again; [Server.StrictClientAssertions] adds those checks.
+//   - Codes last 10 minutes. A refresh token comes with the tokens of a code when the client's
+//     [Client.GrantTypes] contains "refresh_token" or the scope contains offline_access; it is
+//     rotated on every use and lasts as long as its session: 30 days after the sign-on, or
+//     until signoff.
+//   - The revocation endpoint revokes only tokens for a custom resource: a token whose scope
+//     has only OpenID Connect scopes (and offline_access) is answered 200 and keeps working.
+//   - /signoff (GET or POST) takes an optional id_token_hint (which may be expired),
+//     post_logout_redirect_uri and state, ignores client_id, and answers 302 Found: to
+//     post_logout_redirect_uri (registered for the hint's application, or for any application
+//     without a hint) with state, or to a signed-off page at {URL}/{EnvID}/signon/.
+//   - Errors are OAuth 2.0 JSON ({"error", "error_description"}) at PAR, token, revocation and
+//     userinfo; a pi.flow authorization error is PingOne's platform error ({"id", "code",
+//     "message", "details"}).
+//
+// What PingOne's document advertises and this provider does not implement, so that a test
+// relying on it says nothing about PingOne: the implicit and hybrid response types, the
+// client_credentials and device authorization grants, the introspection and device
+// authorization endpoints (advertised, but answered 404 here), client authentication other than
+// client_secret_jwt (PingOne authenticates each application with its one configured method;
+// these clients are CLIENT_SECRET_JWT applications), request objects that are unsigned or
+// signed with RS*, the flows API and PingOne's session cookie (so /signoff without id_token_hint
+// ends no session), and requests without the openid scope, which are refused here.
+//
+// Where PingOne's documentation is silent, the code says "not documented" and why it chose what
+// it does: the 15 seconds of leeway on times, the absence of iss, the status of error pages, the
+// codes of a pi.flow error, and the 200 answered for a token the revocation endpoint does not
+// revoke. Logout tokens are still sent to clients that register a [Client.BackchannelLogoutURI].
 package oidctest

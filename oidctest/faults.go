@@ -14,8 +14,9 @@ type Fault struct {
 	// Error, when set, is answered as an OAuth 2.0 error (with ErrorDescription). Back-channel
 	// endpoints answer JSON {"error","error_description"} with Status (default 400); the
 	// authorization endpoint redirects to the client's redirect_uri with error, error_description,
-	// state (when known) and iss, honouring response_mode; the end-session endpoint shows an
-	// error page with Status (default 400).
+	// state (when known) and iss (not in PingOne mode), honouring response_mode (with pi.flow, it
+	// answers PingOne's JSON error, whose first detail holds error and error_description); the
+	// end-session endpoint shows an error page with Status (default 400).
 	Error, ErrorDescription string
 	// Status, with Body, replaces the whole answer of an endpoint (e.g. 500 "oops", or
 	// 201 with malformed JSON); Body without Status is answered with 200. The body is sent as

@@ -86,6 +86,23 @@ func newEnv(t *testing.T, configure ...func(*oidctest.Server)) *env {
 	return e
 }
 
+// wantIss returns the iss of the provider's authorization responses: the issuer (RFC 9207), or
+// none in PingOne mode, whose discovery document does not advertise it.
+func (e *env) wantIss() string {
+	if e.srv.EnvID != "" {
+		return ""
+	}
+	return e.srv.Issuer
+}
+
+// withIss returns v with the iss of the provider's authorization responses, if it sends one.
+func (e *env) withIss(v url.Values) url.Values {
+	if iss := e.wantIss(); iss != "" {
+		v.Set("iss", iss)
+	}
+	return v
+}
+
 // with returns a copy of e that reports to t, for use in subtests.
 func (e *env) with(t *testing.T) *env {
 	c := *e

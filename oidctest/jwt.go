@@ -15,8 +15,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// clockSkew is the leeway allowed when comparing times in JWTs with the provider's clock.
-const clockSkew = 15 * time.Second // as oidc-provider's default clockTolerance
+// clockSkew is the leeway allowed when comparing times in JWTs with the provider's clock, as
+// oidc-provider's default clockTolerance. PingOne's leeway is not documented; the same one is
+// used in PingOne mode, because a real deployment has some clock skew and a test should not fail
+// on a second.
+const clockSkew = 15 * time.Second
 
 // hmacAlgs returns the algorithms accepted for client assertions and request objects.
 func hmacAlgs() []string { return []string{"HS256", "HS384", "HS512"} }
@@ -176,9 +179,9 @@ func audienceClaim(c map[string]any) ([]string, error) {
 }
 
 // checkLifetime checks the time claims of c at now, allowing clockSkew: exp is required and not
-// passed, and at most maxAhead in the future when maxAhead > 0; iat and nbf, when present,
-// are not in the future. It returns exp.
-func checkLifetime(c map[string]any, now time.Time, maxAhead time.Duration) (time.Time, error) {
+// passed, and at most maxAhead in the future when maxAhead > 0; the claims notFuture (iat, nbf),
+// when present, are not in the future. It returns exp.
+func checkLifetime(c map[string]any, now time.Time, maxAhead time.Duration, notFuture ...string) (time.Time, error) {
 	exp, ok, err := timeClaim(c, "exp")
 	if err != nil {
 		return time.Time{}, err
@@ -192,7 +195,7 @@ func checkLifetime(c map[string]any, now time.Time, maxAhead time.Duration) (tim
 	if maxAhead > 0 && exp.After(now.Add(maxAhead+clockSkew)) {
 		return time.Time{}, fmt.Errorf("claim exp is more than %v in the future", maxAhead)
 	}
-	for _, name := range []string{"iat", "nbf"} {
+	for _, name := range notFuture {
 		t, ok, err := timeClaim(c, name)
 		if err != nil {
 			return time.Time{}, err

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // browser is the provider's view of a client returned by Login: the subject it signs in and its
@@ -35,9 +36,9 @@ const maxLoginPages = 4
 // Sec-Fetch-Mode: navigate, Sec-Fetch-Site, and Origin on POSTs), follows the redirects through
 // this provider, signs subject in, delivers the authorization response (posting the form_post
 // page as a browser runs it) and follows the application's redirects. With LoginForm, Login
-// answers the login form; without it, subject is bound to the pushed request being authorized,
-// so that parallel tests can log different subjects in at once without changing the default
-// user. subject is signed in like a username typed in the form: as registered with AddUser or
+// answers the login form; without it, subject is bound to the authorization request it takes
+// to the provider (pushed, or in PingOne mode sent in the URL of a GET), so that parallel tests
+// can log different subjects in at once without changing the default user. subject is signed in like a username typed in the form: as registered with AddUser or
 // SetUser, or as a user generated for that name.
 //
 // Login fails the test with the URL, status and an excerpt of the page unless the navigation
@@ -186,8 +187,40 @@ func (s *Server) bind(uri string, b *browser) {
 	}
 }
 
+// directLogin is a Login browser waiting for the authorization request it sent without PAR
+// (PingOne mode), which is known only by its query.
+type directLogin struct {
+	browser *browser
+	expires time.Time
+}
+
+// bindDirect binds the authorization request of query, not pushed, to b.
+func (s *Server) bindDirect(query string, b *browser) {
+	now := s.now()
+	s.lock()
+	defer s.mu.Unlock()
+	s.directLogins[query] = &directLogin{browser: b, expires: now.Add(interactionLifetime)}
+	s.maybeSweepLocked(now)
+}
+
+// takeDirectBrowser returns the Login browser that sent the authorization request of query, not
+// pushed, or nil.
+func (s *Server) takeDirectBrowser(query string, now time.Time) *browser {
+	s.lock()
+	defer s.mu.Unlock()
+	d, ok := s.directLogins[query]
+	if !ok {
+		return nil
+	}
+	delete(s.directLogins, query)
+	if now.After(d.expires) {
+		return nil
+	}
+	return d.browser
+}
+
 // navigator is the transport of a Login client: it sends requests as browser navigations and
-// binds the pushed requests it takes to the authorization endpoint to its browser.
+// binds the authorization requests it takes to the authorization endpoint to its browser.
 type navigator struct {
 	srv     *Server
 	browser *browser
@@ -198,8 +231,12 @@ func (n *navigator) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context()) // a RoundTripper must not modify its request
 	setNavigationHeaders(req)
 	if n.srv.serves(req.URL) && req.URL.EscapedPath() == n.srv.cfg.authorizePath {
-		if uri := req.URL.Query().Get("request_uri"); uri != "" {
-			n.srv.bind(uri, n.browser)
+		q := req.URL.Query()
+		switch {
+		case q.Get("request_uri") != "":
+			n.srv.bind(q.Get("request_uri"), n.browser)
+		case n.srv.cfg.pingOne && req.Method == http.MethodGet && q.Get("client_id") != "":
+			n.srv.bindDirect(req.URL.RawQuery, n.browser)
 		}
 	}
 	base := n.base

@@ -23,8 +23,9 @@ type authorizationRequest struct {
 	scope         string
 	state         string
 	nonce         string
-	codeChallenge string
-	responseMode  string // "query" or "form_post"
+	codeChallenge string // "" when PKCE is not used (PingOne mode, PKCEEnforcement OPTIONAL)
+	pkceMethod    string // "S256" or "plain"
+	responseMode  string // "query" or "form_post"; in PingOne mode also "fragment" or "pi.flow"
 	prompt        []string
 	acrValues     []string
 	maxAge        int64    // seconds; -1 when absent
@@ -65,7 +66,7 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 			return
 		}
 	}
-	req, oerr := parseAuthorizationRequest(c, authz)
+	req, oerr := s.parseAuthorizationRequest(c, authz)
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return
@@ -116,7 +117,7 @@ func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.V
 	if !slices.Contains(aud, s.cfg.issuer) {
 		return nil, invalid("request: claim aud must contain the issuer (%s)", s.cfg.issuer)
 	}
-	if _, err := checkLifetime(t.claims, now, 0); err != nil {
+	if _, err := checkLifetime(t.claims, now, 0, "iat", "nbf"); err != nil {
 		return nil, invalid("request %v", err)
 	}
 	if _, ok := t.claims["client_id"]; ok {
@@ -156,17 +157,18 @@ func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.V
 // promptValues are the prompt values the provider accepts (OpenID Connect Core section 3.1.2.1).
 var promptValues = []string{"none", "login", "consent", "select_account"}
 
-// parseAuthorizationRequest validates the authorization request parameters p of client c.
-func parseAuthorizationRequest(c Client, p url.Values) (authorizationRequest, *oauthError) {
+// parseAuthorizationRequest validates the authorization request parameters p of client c. On
+// error, the request returned has what an error response needs: the redirect_uri as sent, the
+// state and, once it is known, the response mode.
+func (s *Server) parseAuthorizationRequest(c Client, p url.Values) (authorizationRequest, *oauthError) {
 	req := authorizationRequest{
-		clientID:      c.ID,
-		redirectURI:   p.Get("redirect_uri"),
-		scope:         p.Get("scope"),
-		state:         p.Get("state"),
-		nonce:         p.Get("nonce"),
-		codeChallenge: p.Get("code_challenge"),
-		acrValues:     strings.Fields(p.Get("acr_values")),
-		maxAge:        -1,
+		clientID:    c.ID,
+		redirectURI: p.Get("redirect_uri"),
+		scope:       p.Get("scope"),
+		state:       p.Get("state"),
+		nonce:       p.Get("nonce"),
+		acrValues:   strings.Fields(p.Get("acr_values")),
+		maxAge:      -1,
 	}
 	switch rt := p.Get("response_type"); rt {
 	case "code":
@@ -175,34 +177,27 @@ func parseAuthorizationRequest(c Client, p url.Values) (authorizationRequest, *o
 	default:
 		return req, newError(http.StatusBadRequest, "unsupported_response_type", "response_type must be code")
 	}
-	if req.redirectURI == "" {
+	mode, oerr := s.responseMode(p.Get("response_mode"))
+	if oerr != nil {
+		return req, oerr
+	}
+	req.responseMode = mode
+	switch {
+	case req.redirectURI == "" && mode == "pi.flow":
+		// PingOne: pi.flow is "to specify that the redirect_uri parameter is not required".
+		// https://apidocs.pingidentity.com/pingone/main/v1/api/src/reference/browserless-authentication-flow-options/
+	case req.redirectURI == "":
 		return req, invalidRequest("redirect_uri is required")
-	}
-	if len(c.RedirectURIs) == 0 {
+	case len(c.RedirectURIs) == 0:
 		return req, invalidRequest("the client has no registered redirect_uri")
-	}
-	if !slices.Contains(c.RedirectURIs, req.redirectURI) {
+	case !slices.Contains(c.RedirectURIs, req.redirectURI):
 		return req, invalidRequest("redirect_uri is not registered for the client (exact match)")
 	}
 	if !slices.Contains(strings.Fields(req.scope), "openid") {
 		return req, newError(http.StatusBadRequest, "invalid_scope", "scope must contain openid")
 	}
-	if req.codeChallenge == "" {
-		return req, invalidRequest("code_challenge is required (PKCE, RFC 7636)")
-	}
-	if !validPKCEValue(req.codeChallenge) {
-		return req, invalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
-	}
-	if p.Get("code_challenge_method") != "S256" {
-		return req, invalidRequest("code_challenge_method must be S256")
-	}
-	switch mode := p.Get("response_mode"); mode {
-	case "", "query":
-		req.responseMode = "query"
-	case "form_post":
-		req.responseMode = mode
-	default:
-		return req, invalidRequest("response_mode must be query or form_post")
+	if oerr := s.checkPKCE(c, p, &req); oerr != nil {
+		return req, oerr
 	}
 	if p.Has("max_age") {
 		if !isDigits(p.Get("max_age")) {
@@ -222,6 +217,80 @@ func parseAuthorizationRequest(c Client, p url.Values) (authorizationRequest, *o
 		}
 	}
 	return req, nil
+}
+
+// responseMode validates a response_mode parameter and returns the mode, "query" by default.
+// PingOne's response modes are "query, fragment, form_post, and pi.flow".
+// https://apidocs.pingidentity.com/pingone/main/v1/api/src/reference/browserless-authentication-flow-options/
+func (s *Server) responseMode(mode string) (string, *oauthError) {
+	switch mode {
+	case "", "query":
+		return "query", nil
+	case "form_post":
+		return mode, nil
+	case "fragment", "pi.flow":
+		if s.cfg.pingOne {
+			return mode, nil
+		}
+	}
+	if s.cfg.pingOne {
+		return "", invalidRequest("response_mode must be query, fragment, form_post or pi.flow")
+	}
+	return "", invalidRequest("response_mode must be query or form_post")
+}
+
+// The PKCE enforcement of a PingOne application ("PKCE enforcement",
+// https://docs.pingidentity.com/pingone/applications/p1_pkce_enforcement.html).
+const (
+	pkceOptional     = "OPTIONAL"      // "code_challenge is optional, and any code challenge method is acceptable"
+	pkceRequired     = "REQUIRED"      // "code_challenge is required, but any code challenge method is acceptable"
+	pkceS256Required = "S256_REQUIRED" // "code_challenge must use SHA 256 encoding for the code challenge method"
+)
+
+// pkceEnforcement returns the PKCE enforcement for client c: S256_REQUIRED without EnvID, the
+// client's PKCEEnforcement (default OPTIONAL) with it. The default of PingOne's pkceEnforcement
+// is not stated on the pages read; OPTIONAL, the first and most permissive option, is taken, so
+// that the provider is not stricter than PingOne.
+func (s *Server) pkceEnforcement(c Client) string {
+	switch {
+	case !s.cfg.pingOne:
+		return pkceS256Required
+	case c.PKCEEnforcement == "":
+		return pkceOptional
+	}
+	return c.PKCEEnforcement
+}
+
+// checkPKCE checks the PKCE parameters of p against the enforcement for c (RFC 7636 section 4.3)
+// and records them in req.
+func (s *Server) checkPKCE(c Client, p url.Values, req *authorizationRequest) *oauthError {
+	enforcement := s.pkceEnforcement(c)
+	if !slices.Contains([]string{pkceOptional, pkceRequired, pkceS256Required}, enforcement) {
+		return invalidRequest("the client's PKCEEnforcement %s is not OPTIONAL, REQUIRED or S256_REQUIRED", printable(enforcement))
+	}
+	challenge, method := p.Get("code_challenge"), p.Get("code_challenge_method")
+	if challenge == "" {
+		if enforcement == pkceOptional {
+			// Not documented: a code_challenge_method without code_challenge. It is ignored,
+			// as RFC 7636 gives it no meaning alone and PingOne's OPTIONAL accepts requests
+			// without PKCE.
+			return nil
+		}
+		return invalidRequest("code_challenge is required (PKCE, RFC 7636)")
+	}
+	if !validPKCEValue(challenge) {
+		return invalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+	}
+	switch {
+	case enforcement == pkceS256Required && method != "S256":
+		return invalidRequest("code_challenge_method must be S256")
+	case method == "":
+		method = "plain" // RFC 7636 section 4.3: "defaults to "plain" if not present"
+	case method != "plain" && method != "S256":
+		return invalidRequest("code_challenge_method must be S256 or plain")
+	}
+	req.codeChallenge, req.pkceMethod = challenge, method
+	return nil
 }
 
 // validPKCEValue reports whether v has the syntax of a code_verifier or code_challenge

@@ -5,9 +5,9 @@ import "net/url"
 // maxRecordedRequests is how many requests of each endpoint Requests keeps.
 const maxRecordedRequests = 1000
 
-// Requests returns copies of the form parameters of the requests received at e (PAR and Token:
-// the POST body; Authorization/EndSession/UserInfo: the query + form), oldest first, so that
-// tests can assert what a client sent. Rejected requests are recorded too.
+// Requests returns copies of the form parameters of the requests received at e (PAR, Token and
+// Revocation: the POST body; Authorization/EndSession/UserInfo: the query + form), oldest first,
+// so that tests can assert what a client sent. Rejected requests are recorded too.
 //
 // Only the most recent 1000 requests of each endpoint are kept, so that a long-running server
 // (such as one embedded in an example program) does not grow without bound.

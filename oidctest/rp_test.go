@@ -23,6 +23,7 @@ import (
 //
 //	GET /me          the ID token claims of the session, as JSON; without a session, a redirect to /login
 //	GET /login       pushes an authorization request (acr_values, max_age, prompt from the query) and redirects to the provider
+//	                 (or, with rpOptions.direct, redirects with the request in the URL)
 //	GET|POST /cb     redeems the code, starts a session (a cookie) and redirects to /me
 //	POST /backchannel  records the logout token (its registered BackchannelLogoutURI) and answers 200
 //
@@ -37,6 +38,7 @@ type rp struct {
 	cookie string // the name of its session cookie, unique per rp (cookies ignore ports)
 
 	responseMode string
+	direct       bool
 
 	mu           sync.Mutex
 	pending      map[string]string        // PKCE verifier by state
@@ -56,6 +58,7 @@ type rpOptions struct {
 	tls          bool
 	host         string // serve URLs on this host instead of 127.0.0.1 (e.g. "localhost", another site)
 	responseMode string
+	direct       bool // send the authorization request in the URL (PingOne mode), not by PAR
 }
 
 // newRP starts an rp registered at srv; clock must be the provider's.
@@ -80,6 +83,7 @@ func newRP(t *testing.T, srv *oidctest.Server, clock func() time.Time, o rpOptio
 		BackchannelLogoutURI: a.URL + "/backchannel",
 	})
 	a.responseMode = o.responseMode
+	a.direct = o.direct
 	return a
 }
 
@@ -147,15 +151,19 @@ func (a *rp) login(w http.ResponseWriter, r *http.Request) error {
 			params.Set(name, v)
 		}
 	}
+	a.mu.Lock()
+	a.pending[state] = verifier
+	a.mu.Unlock()
+	if a.direct {
+		http.Redirect(w, r, a.srv.Issuer+"/authorize?"+params.Encode(), http.StatusSeeOther)
+		return nil
+	}
 	var pushed struct {
 		RequestURI string `json:"request_uri"`
 	}
 	if err := a.post(a.srv.Issuer+"/par", params, &pushed); err != nil {
 		return err
 	}
-	a.mu.Lock()
-	a.pending[state] = verifier
-	a.mu.Unlock()
 	q := url.Values{"client_id": {a.client.ID}, "request_uri": {pushed.RequestURI}}
 	http.Redirect(w, r, a.srv.Issuer+"/authorize?"+q.Encode(), http.StatusSeeOther)
 	return nil

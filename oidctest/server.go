@@ -27,12 +27,13 @@ type Server struct {
 	// Fields below are read by Start/StartTLS; set them on a server from NewUnstartedServer.
 	// Changing them after Start has no effect.
 
-	// EnvID, when set, serves the provider in PingOne's shape: issuer {URL}/{EnvID}/as, endpoints
-	// {issuer}/authorize, /token, /par, /jwks, /userinfo, /signoff, discovery at
-	// {issuer}/.well-known/openid-configuration; PAR answers 201 with
+	// EnvID, when set, serves the provider in PingOne's shape and with PingOne's documented
+	// behaviour (see "PingOne mode" in the package documentation): issuer {URL}/{EnvID}/as,
+	// endpoints {issuer}/authorize, /token, /par, /jwks, /userinfo, /revoke, /signoff,
+	// discovery at {issuer}/.well-known/openid-configuration; PAR answers 201 with
 	// "urn:ietf:params:oauth:request_uri:<uuid v4>" and expires_in 60.
-	// Without EnvID: endpoints {URL}/authorize, /token, /par, /jwks, /userinfo, /end_session,
-	// and request_uri "urn:ietf:params:oauth:request_uri:<random base64url>".
+	// Without EnvID: endpoints {URL}/authorize, /token, /par, /jwks, /userinfo, /revoke,
+	// /end_session, and request_uri "urn:ietf:params:oauth:request_uri:<random base64url>".
 	EnvID string
 	// LoginForm makes the authorization endpoint show a minimal HTML login form (a username field,
 	// prefilled with the default user's subject, and a "Sign in" button) instead of signing the
@@ -45,6 +46,12 @@ type Server struct {
 	// "pushed_authorization_request_endpoint" or set "authorization_response_iss_parameter_supported"
 	// to false). Called on every discovery request.
 	EditMetadata func(metadata map[string]any)
+	// StrictClientAssertions makes the provider check what PingOne does not in client
+	// assertions: with it, an assertion needs a jti, which may be used only once per client
+	// until the assertion expires, and its iat may not be in the future. PingOne's
+	// documentation says that it validates neither iat nor jti, so with EnvID these checks are
+	// off unless StrictClientAssertions is set; without EnvID they are always on.
+	StrictClientAssertions bool
 	// Now is the provider's clock; default time.Now. (Tests also change it at run time with SetClock.)
 	Now func() time.Time
 	// HTTPClient sends the requests the provider makes itself: logout tokens to the clients'
@@ -70,6 +77,7 @@ type Server struct {
 	users         map[string]User
 	pushed        map[string]*pushedRequest // by request_uri
 	interactions  map[string]*interaction   // login forms shown, by interaction id
+	directLogins  map[string]*directLogin   // Login browsers of requests not pushed, by query
 	codes         map[string]*authCode
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken
@@ -88,13 +96,16 @@ type Server struct {
 
 // config is the part of a Server fixed at Start.
 type config struct {
-	issuer        string
-	pingOne       bool
-	loginForm     bool
-	editMetadata  func(metadata map[string]any)
-	urls          map[Endpoint]string // absolute endpoint URLs
-	routes        map[string]Endpoint // endpoint by request path (decoded)
-	authorizePath string              // escaped path of the authorization endpoint, for forms
+	issuer           string
+	pingOne          bool
+	envID            string
+	strictAssertions bool // jti required and single use, iat not in the future
+	loginForm        bool
+	editMetadata     func(metadata map[string]any)
+	urls             map[Endpoint]string // absolute endpoint URLs
+	routes           map[string]Endpoint // endpoint by request path (decoded)
+	authorizePath    string              // escaped path of the authorization endpoint, for forms
+	signedOffURL     string              // PingOne mode: where /signoff sends a browser without post_logout_redirect_uri
 }
 
 // Endpoint names an endpoint, for faults and for recorded requests.
@@ -109,6 +120,11 @@ const (
 	Token         Endpoint = "token"         // {issuer}/token
 	UserInfo      Endpoint = "userinfo"      // {issuer}/userinfo
 	EndSession    Endpoint = "end_session"   // {issuer}/end_session, or {issuer}/signoff with EnvID
+	Revocation    Endpoint = "revocation"    // {issuer}/revoke, RFC 7009
+
+	// signedOff is PingOne mode's stand-in for PingOne's hosted "signed off" page,
+	// {URL}/{EnvID}/signon/ (see handleSignoff).
+	signedOff Endpoint = "signed_off"
 )
 
 const (
@@ -191,6 +207,7 @@ func (s *Server) start(useTLS bool) {
 	}
 	// The configuration must be complete before the first request can arrive.
 	s.cfg = newConfig(scheme+"://"+ts.Listener.Addr().String(), s.EnvID, s.LoginForm, s.EditMetadata)
+	s.cfg.strictAssertions = !s.cfg.pingOne || s.StrictClientAssertions
 	if useTLS {
 		ts.StartTLS()
 	} else {
@@ -221,6 +238,7 @@ func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[stri
 	c := config{
 		issuer:       baseURL,
 		pingOne:      envID != "",
+		envID:        envID,
 		loginForm:    loginForm,
 		editMetadata: editMetadata,
 		urls:         make(map[Endpoint]string),
@@ -244,11 +262,16 @@ func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[stri
 		Token:         "/token",
 		UserInfo:      "/userinfo",
 		EndSession:    endSession,
+		Revocation:    "/revoke",
 	} {
 		c.urls[e] = c.issuer + p
 		c.routes[basePath+p] = e
 	}
 	c.authorizePath = escapedBase + "/authorize"
+	if envID != "" {
+		c.routes["/"+envID+"/signon/"] = signedOff
+		c.signedOffURL = baseURL + "/" + url.PathEscape(envID) + "/signon/#signedOff"
+	}
 	return c
 }
 
@@ -302,6 +325,7 @@ func (s *Server) initState() {
 	s.users = make(map[string]User)
 	s.pushed = make(map[string]*pushedRequest)
 	s.interactions = make(map[string]*interaction)
+	s.directLogins = make(map[string]*directLogin)
 	s.codes = make(map[string]*authCode)
 	s.accessTokens = make(map[string]*accessToken)
 	s.refreshTokens = make(map[string]*refreshToken)
@@ -377,24 +401,30 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleUserInfo(w, r)
 	case EndSession:
 		s.handleEndSession(w, r, params)
+	case Revocation:
+		s.handleRevocation(w, r, params)
+	case signedOff:
+		if s.allowMethods(w, r, e, http.MethodGet, http.MethodHead) {
+			s.signedOutPage(w)
+		}
 	}
 }
 
 // frontChannel reports whether e is visited by the browser (and answers with HTML pages).
 func frontChannel(e Endpoint) bool {
-	return e == Authorization || e == EndSession
+	return e == Authorization || e == EndSession || e == signedOff
 }
 
 // readParams parses the parameters of a request to e, with the body limited to 1 MB:
-// the form body for PAR and Token (RFC 6749 and RFC 9126 define no query parameters),
-// the query and form body for the other endpoints. It always returns non-nil values.
+// the form body for PAR, Token and Revocation (RFC 6749, RFC 9126 and RFC 7009 define no query
+// parameters), the query and form body for the other endpoints. It always returns non-nil values.
 func readParams(w http.ResponseWriter, r *http.Request, e Endpoint) (url.Values, error) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	}
 	err := r.ParseForm()
 	params := r.Form
-	if e == PAR || e == Token {
+	if e == PAR || e == Token || e == Revocation {
 		params = r.PostForm
 	}
 	if params == nil {
@@ -439,6 +469,11 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 			delete(s.interactions, k)
 		}
 	}
+	for k, d := range s.directLogins {
+		if now.After(d.expires) {
+			delete(s.directLogins, k)
+		}
+	}
 	for k, c := range s.codes {
 		if now.After(c.forgetAt) {
 			delete(s.codes, k)
@@ -450,7 +485,7 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 		}
 	}
 	for k, r := range s.refreshTokens {
-		if r.grant.revoked {
+		if r.grant.revoked || !s.sessionAliveLocked(r.grant, now) {
 			delete(s.refreshTokens, k)
 		}
 	}
@@ -469,7 +504,7 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 
 // entriesLocked counts the entries that maybeSweepLocked bounds. s.mu must be held.
 func (s *Server) entriesLocked() int {
-	return len(s.pushed) + len(s.interactions) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
+	return len(s.pushed) + len(s.interactions) + len(s.directLogins) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
 }
 
 // checkFormPost checks what every back-channel POST must satisfy: a form body in which no

@@ -17,62 +17,55 @@ import (
 )
 
 func TestDiscovery(t *testing.T) {
-	tests := []struct {
-		name       string
-		envID      string
-		issuerPath string
-		endSession string
-	}{
-		{name: "plain", issuerPath: "", endSession: "/end_session"},
-		{name: "PingOne", envID: "7f3c4a8e-1d2b-4c5d-9e6f-0a1b2c3d4e5f", issuerPath: "/7f3c4a8e-1d2b-4c5d-9e6f-0a1b2c3d4e5f/as", endSession: "/signoff"},
+	e := newEnv(t)
+	issuer := e.srv.URL
+	if e.srv.Issuer != issuer {
+		t.Fatalf("Issuer %q, want %q", e.srv.Issuer, issuer)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(s *oidctest.Server) { s.EnvID = tc.envID })
-			issuer := e.srv.URL + tc.issuerPath
-			if e.srv.Issuer != issuer {
-				t.Fatalf("Issuer %q, want %q", e.srv.Issuer, issuer)
-			}
-			want := map[string]any{
-				"issuer":                                           issuer,
-				"authorization_endpoint":                           issuer + "/authorize",
-				"token_endpoint":                                   issuer + "/token",
-				"userinfo_endpoint":                                issuer + "/userinfo",
-				"jwks_uri":                                         issuer + "/jwks",
-				"end_session_endpoint":                             issuer + tc.endSession,
-				"backchannel_logout_supported":                     true,
-				"backchannel_logout_session_supported":             true,
-				"pushed_authorization_request_endpoint":            issuer + "/par",
-				"require_pushed_authorization_requests":            true,
-				"authorization_response_iss_parameter_supported":   true,
-				"response_types_supported":                         []any{"code"},
-				"response_modes_supported":                         []any{"query", "form_post"},
-				"grant_types_supported":                            []any{"authorization_code", "refresh_token"},
-				"subject_types_supported":                          []any{"public"},
-				"id_token_signing_alg_values_supported":            []any{"RS256"},
-				"token_endpoint_auth_methods_supported":            []any{"client_secret_jwt"},
-				"token_endpoint_auth_signing_alg_values_supported": []any{"HS256", "HS384", "HS512"},
-				"code_challenge_methods_supported":                 []any{"S256"},
-				"scopes_supported":                                 []any{"openid", "profile", "email", "offline_access"},
-				"request_parameter_supported":                      true,
-				"request_object_signing_alg_values_supported":      []any{"HS256", "HS384", "HS512"},
-			}
-			for k, v := range want {
-				if !reflect.DeepEqual(e.meta[k], v) {
-					t.Errorf("%s = %v, want %v", k, e.meta[k], v)
-				}
-			}
-			if claims, _ := e.meta["claims_supported"].([]any); len(claims) == 0 {
-				t.Error("claims_supported is empty")
-			}
+	want := map[string]any{
+		"issuer":                                           issuer,
+		"authorization_endpoint":                           issuer + "/authorize",
+		"token_endpoint":                                   issuer + "/token",
+		"userinfo_endpoint":                                issuer + "/userinfo",
+		"jwks_uri":                                         issuer + "/jwks",
+		"end_session_endpoint":                             issuer + "/end_session",
+		"revocation_endpoint":                              issuer + "/revoke",
+		"backchannel_logout_supported":                     true,
+		"backchannel_logout_session_supported":             true,
+		"pushed_authorization_request_endpoint":            issuer + "/par",
+		"require_pushed_authorization_requests":            true,
+		"authorization_response_iss_parameter_supported":   true,
+		"response_types_supported":                         []any{"code"},
+		"response_modes_supported":                         []any{"query", "form_post"},
+		"grant_types_supported":                            []any{"authorization_code", "refresh_token"},
+		"subject_types_supported":                          []any{"public"},
+		"id_token_signing_alg_values_supported":            []any{"RS256"},
+		"token_endpoint_auth_methods_supported":            []any{"client_secret_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported": []any{"HS256", "HS384", "HS512"},
+		"code_challenge_methods_supported":                 []any{"S256"},
+		"scopes_supported":                                 []any{"openid", "profile", "email", "offline_access"},
+		"request_parameter_supported":                      true,
+		"request_object_signing_alg_values_supported":      []any{"HS256", "HS384", "HS512"},
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(e.meta[k], v) {
+			t.Errorf("%s = %v, want %v", k, e.meta[k], v)
+		}
+	}
+	if claims, _ := e.meta["claims_supported"].([]any); len(claims) == 0 {
+		t.Error("claims_supported is empty")
+	}
+	e.wantRouted("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint", "pushed_authorization_request_endpoint", "revocation_endpoint")
+}
 
-			// Every endpoint is routed (it does not answer 404).
-			for _, name := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint", "pushed_authorization_request_endpoint"} {
-				if status, body := e.get(e.endpoint(name)); status == http.StatusNotFound {
-					t.Errorf("GET %s: 404: %s", name, body)
-				}
-			}
-		})
+// wantRouted checks that the endpoints of the discovery document named are routed: a GET does not
+// answer 404.
+func (e *env) wantRouted(names ...string) {
+	e.t.Helper()
+	for _, name := range names {
+		if status, body := e.get(e.endpoint(name)); status == http.StatusNotFound {
+			e.t.Errorf("GET %s: 404: %s", name, body)
+		}
 	}
 }
 

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// sessionLifetime is how long the provider remembers a session after its last sign-in.
+// sessionLifetime is how long the provider remembers a session after its last sign-in; see
+// Server.sessionLifetime for PingOne's.
 const sessionLifetime = 24 * time.Hour
 
 // session is a provider session: an authentication of a user, which signs the user in to one or
@@ -42,7 +43,7 @@ func (s *Server) authenticate(req authorizationRequest, u User, now time.Time) *
 		sess.authTime = now
 		sess.acr, sess.amr = authenticationContext(u, req)
 	}
-	sess.expires = now.Add(sessionLifetime)
+	sess.expires = now.Add(s.sessionLifetime())
 	if !slices.Contains(sess.clients, req.clientID) {
 		sess.clients = append(sess.clients, req.clientID)
 	}

@@ -2,6 +2,7 @@ package oidctest
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"slices"
@@ -86,17 +87,35 @@ func (s *Server) exchangeCode(c Client, params url.Values, now time.Time) (map[s
 	case params.Get("redirect_uri") != ac.redirectURI:
 		return nil, invalidGrant("redirect_uri must be the one of the authorization request")
 	}
-	verifier := params.Get("code_verifier")
+	if ac.codeChallenge != "" {
+		if oerr := checkCodeVerifier(params.Get("code_verifier"), ac.codeChallenge, ac.pkceMethod); oerr != nil {
+			return nil, oerr
+		}
+	}
+	// Not documented: a code_verifier sent for a code requested without PKCE (PingOne mode,
+	// PKCEEnforcement OPTIONAL). It is ignored, as RFC 7636 section 4.6 checks a verifier only
+	// against a recorded challenge.
+	return s.issueTokens(ac.grant, ac.grant.scope, ac.nonce, now)
+}
+
+// checkCodeVerifier checks a code_verifier against the code_challenge of its code (RFC 7636
+// section 4.6).
+func checkCodeVerifier(verifier, challenge, method string) *oauthError {
 	if verifier == "" {
-		return nil, invalidRequest("code_verifier is required (PKCE, RFC 7636)")
+		return invalidRequest("code_verifier is required (PKCE, RFC 7636)")
 	}
 	if !validPKCEValue(verifier) {
-		return nil, invalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+		return invalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
 	}
-	if sum := sha256.Sum256([]byte(verifier)); b64(sum[:]) != ac.codeChallenge {
-		return nil, invalidGrant("code_verifier does not match the code_challenge")
+	derived := verifier
+	if method == "S256" {
+		sum := sha256.Sum256([]byte(verifier))
+		derived = b64(sum[:])
 	}
-	return s.issueTokens(ac.grant, ac.grant.scope, ac.nonce, now)
+	if subtle.ConstantTimeCompare([]byte(derived), []byte(challenge)) != 1 {
+		return invalidGrant("code_verifier does not match the code_challenge")
+	}
+	return nil
 }
 
 // refresh redeems a refresh token and rotates it.
@@ -114,6 +133,8 @@ func (s *Server) refresh(c Client, params url.Values, now time.Time) (map[string
 		oerr = invalidGrant("refresh_token is unknown, rotated or revoked")
 	case rt.grant.clientID != c.ID:
 		oerr = invalidGrant("refresh_token was issued to another client")
+	case !s.sessionAliveLocked(rt.grant, now):
+		oerr = invalidGrant("the session of the refresh_token has ended (signed off or expired)")
 	default:
 		if scope, oerr = refreshScope(rt.scope, params); oerr == nil {
 			delete(s.refreshTokens, token)
@@ -145,12 +166,12 @@ func refreshScope(granted string, params url.Values) (string, *oauthError) {
 	return strings.Join(requested, " "), nil
 }
 
-// issueTokens issues an access token, an ID token and, when the grant includes offline_access,
-// a refresh token. scope is the scope of the access and ID tokens.
+// issueTokens issues an access token, an ID token and, when issuesRefreshTokens says so, a
+// refresh token. scope is the scope of the access and ID tokens.
 func (s *Server) issueTokens(g *grant, scope, nonce string, now time.Time) (map[string]any, *oauthError) {
 	access := randomToken(32)
 	refresh := ""
-	if slices.Contains(strings.Fields(g.scope), "offline_access") {
+	if s.issuesRefreshTokens(g) {
 		refresh = randomToken(32)
 	}
 	idToken, err := s.idToken(g, scope, nonce, access, now)

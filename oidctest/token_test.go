@@ -299,3 +299,14 @@ func TestIDTokenHookAndSigner(t *testing.T) {
 	status, body := e.token(e.client, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}})
 	wantOAuthError(t, status, body, http.StatusInternalServerError, "server_error")
 }
+
+// TestGrantTypesIgnoredWithoutPingOne checks that without EnvID only offline_access brings a
+// refresh token.
+func TestGrantTypesIgnoredWithoutPingOne(t *testing.T) {
+	e := newEnv(t)
+	c := e.addClient(oidctest.Client{GrantTypes: []string{"authorization_code", "refresh_token"}})
+	code, _, verifier := e.code(c, nil)
+	if tokens := e.exchange(c, code, verifier); tokens["refresh_token"] != nil {
+		t.Errorf("refresh_token without offline_access: %v", tokens)
+	}
+}
