@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Defaults of [NewStore].
+// Defaults of [New] and [NewStore].
 const (
 	// DefaultKeyPrefix starts the name of every key this package writes.
 	DefaultKeyPrefix = "parlogin:"
@@ -14,6 +14,27 @@ const (
 	// answers 503 rather than keep a request waiting for a Redis that does not answer.
 	DefaultTimeout = 3 * time.Second
 )
+
+// Option configures [New].
+type Option func(*options)
+
+type options struct {
+	prefix  string
+	timeout time.Duration
+}
+
+// WithKeyPrefix sets the prefix of every key that the Shared writes; the default is
+// [DefaultKeyPrefix]. Apps that share one Redis use distinct prefixes. Use the same prefix on
+// every replica of an app.
+func WithKeyPrefix(prefix string) Option {
+	return func(o *options) { o.prefix = prefix }
+}
+
+// WithTimeout bounds each call to Redis; the default is [DefaultTimeout]. Zero or less leaves
+// only the caller's context.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = d }
+}
 
 // call runs f, which talks to Redis, and returns its result, or an error once ctx ends or timeout
 // has passed, whichever comes first. what names the operation in errors.
