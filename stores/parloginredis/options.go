@@ -25,7 +25,8 @@ type options struct {
 
 // WithKeyPrefix sets the prefix of every key that the Shared writes; the default is
 // [DefaultKeyPrefix]. Apps that share one Redis use distinct prefixes. Use the same prefix on
-// every replica of an app.
+// every replica of an app, and do not let it contain "{}": the keys of the log share a Redis
+// Cluster hash tag, "{log}".
 func WithKeyPrefix(prefix string) Option {
 	return func(o *options) { o.prefix = prefix }
 }

@@ -5,16 +5,27 @@ import (
 	"errors"
 	"time"
 
+	"github.com/parlogin/parlogin"
 	"github.com/redis/go-redis/v9"
 )
 
-// Shared is the state that the replicas of a parlogin app share (parlogin.Shared), in Redis:
-// give every replica of an app a Shared with the same key prefix, on the same Redis, as
-// parlogin.Config.Shared. Create it with [New]; it is safe for concurrent use. (This first step
-// has the claims and values; the log follows.)
+// Shared is a [parlogin.Shared] in Redis: give every replica of an app a Shared with the same
+// key prefix, on the same Redis, as [parlogin.Config.Shared]. Create it with [New]; it is safe
+// for concurrent use.
 //
-// Keys and values are stored under the prefix + "shared:" + key. Expiries are absolute times (PXAT) that Redis's clock decides: keep the
-// clocks of the app's hosts and of Redis in step, as parlogin's own checks need anyway.
+// Claims and values are kept under the prefix + "shared:" + key. Their expiries are absolute
+// times (PXAT) that Redis's clock decides: keep the clocks of the app's hosts and of Redis in
+// step, as parlogin's own checks need anyway.
+//
+// The log ([Shared.Publish], [Shared.Read]) is a sorted set of the messages by sequence number,
+// a sorted set of the numbers by expiry, and a hash of the last number and an epoch, a random
+// token naming the log's history. Each Publish deletes expired messages wherever they are in the
+// log (expiries differ from message to message), so the log's memory stays that of the messages
+// live at the last Publish; a Redis stream, whose memory is freed a node of up to 100 entries at
+// a time, would keep expired messages alive beside each live one. When Redis loses the log (a
+// restart without persistence, a failover to a replica behind), the next Publish starts a new
+// history, and a cursor of an older one reads the new history from its start: no message
+// published since is missed.
 //
 // Every method fails when Redis cannot be reached, or does not answer within the context or the
 // timeout ([WithTimeout]); the error wraps go-redis's error or the context's, so that
@@ -23,7 +34,10 @@ type Shared struct {
 	client  redis.UniversalClient
 	prefix  string
 	timeout time.Duration
+	log     logKeys
 }
+
+var _ parlogin.Shared = (*Shared)(nil)
 
 // New returns a [Shared] that keeps parlogin's shared state in the Redis of client: a single
 // server, a Sentinel failover set or a Cluster. The client stays the app's to configure and close.
@@ -32,7 +46,7 @@ func New(client redis.UniversalClient, opts ...Option) *Shared {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Shared{client: client, prefix: o.prefix, timeout: o.timeout}
+	return &Shared{client: client, prefix: o.prefix, timeout: o.timeout, log: newLogKeys(o.prefix)}
 }
 
 func (s *Shared) key(key string) string { return s.prefix + "shared:" + key }
