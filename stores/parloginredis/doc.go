@@ -5,10 +5,13 @@
 //   - [New] returns a [Shared], for [parlogin.Config.Shared]: the states of finished logins
 //     (a replayed callback is refused on every replica), the refreshes in flight (a refresh token
 //     is redeemed once, whichever replicas need it), and a log of the sessions ended early (a
-//     logout on one replica ends the session on all).
+//     logout on one replica ends the session on all, within the second for which each replica
+//     trusts its view of the log).
 //   - [NewStore] returns a [Store], a gorilla [sessions.Store] for [parlogin.Config.Store] that
 //     keeps sessions server-side: the cookie holds only a signed, encrypted session ID, so tokens
-//     fit ([parlogin.Config.SaveTokens]) and a logout deletes the session at once.
+//     fit ([parlogin.Config.SaveTokens]) and a logout deletes the session's record. (parlogin
+//     keeps a session it has read in memory for up to a second: a replica that served it within
+//     the last second may serve it for the rest of that second.)
 //
 // Either may be used without the other: a [sessions.CookieStore] with a Redis Shared is a good
 // fit for apps that keep no tokens.
@@ -43,5 +46,8 @@
 // Every call to Redis is bounded by the request's context and by a timeout ([DefaultTimeout]),
 // whether or not the client was created with ContextTimeoutEnabled, and its error says what
 // failed and wraps go-redis's error. parlogin answers such errors with 503 Service Unavailable:
-// while Redis cannot be reached, signed-in users are neither let in nor sent to log in again.
+// while Redis cannot be reached, signed-in users are neither let in nor sent to log in again
+// (once the second for which parlogin trusts what it has read from Redis has passed). With a
+// [sessions.CookieStore], logins still start, and fail at the callback, where the state must be
+// claimed in Redis; with a [Store], they fail at once, since the pending login is kept there.
 package parloginredis

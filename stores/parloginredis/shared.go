@@ -14,8 +14,9 @@ import (
 // for concurrent use.
 //
 // Claims and values are kept under the prefix + "shared:" + key. Their expiries are absolute
-// times (PXAT) that Redis's clock decides: keep the clocks of the app's hosts and of Redis in
-// step, as parlogin's own checks need anyway.
+// times (PXAT) that Redis's clock decides, not parlogin.Config.Now: keep the clocks of the app's
+// hosts and of Redis in step, as parlogin's own checks need anyway. (A test clock set behind
+// Redis's would make claims expire at once, and replays pass.)
 //
 // The log ([Shared.Publish], [Shared.Read]) is a sorted set of the messages by sequence number,
 // a sorted set of the numbers by expiry, and a hash of the last number and an epoch, a random
