@@ -37,7 +37,7 @@
 // With the OpenTelemetry Prometheus exporter (module go.opentelemetry.io/otel/exporters/prometheus),
 // the instruments are served to Prometheus as
 //
-//	parlogin_events_total{parlogin_event_kind="login_failed",error_type="stale",parlogin_issuer="…"}
+//	parlogin_events_total{error_type="stale",parlogin_event_kind="login_failed",parlogin_issuer="…",…}
 //	parlogin_login_duration_seconds_bucket{le="…",…}
 //	parlogin_refresh_duration_seconds_bucket{le="…",…}
 //

@@ -24,7 +24,8 @@ const (
 )
 
 // metadataEndpoints are the discovery document's fields that name an endpoint, in order: where
-// two fields hold the same URL, the later one names it.
+// two fields hold the same URL, the later one names it, so that the endpoints parlogin calls
+// win over the front-channel ones (authorization, end_session) that the browser visits.
 var metadataEndpoints = []struct {
 	field    string
 	endpoint parlogin.Endpoint

@@ -59,9 +59,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 
 // WithPropagators makes [Transport] inject the context of each provider call's span into the
 // request's headers with p, typically otel.GetTextMapPropagator() (a traceparent header with the
-// W3C Trace Context propagator). Off by default: providers have no use for the app's trace, and
-// it would tell them about the app's other calls. Turn it on for a provider that joins the app's
-// traces, such as one run by the same organisation.
+// W3C Trace Context propagator). Off by default: providers have no use for the app's trace IDs
+// (nor for the baggage that a propagator may add). Turn it on for a provider that joins the
+// app's traces, such as one run by the same organisation.
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) { c.propagators = p })
 }
