@@ -113,12 +113,12 @@ func TestProviderResponsesBounded(t *testing.T) {
 		config   func(*Config)
 		wantErr  error // what the cut-off answer is reported as
 	}{
-		{name: "huge PAR answer", endpoint: oidctest.PAR, fault: oidctest.Fault{Status: 201, Body: huge}, wantErr: errBodyTooLarge},
+		{name: "huge PAR answer", endpoint: EndpointPAR, fault: oidctest.Fault{Status: 201, Body: huge}, wantErr: errBodyTooLarge},
 		{name: "endless PAR answer", config: func(c *Config) { c.PAREndpoint = endless.URL }, wantErr: errBodyTooLarge},
 		// x/oauth2 reads at most 1 MB of a token answer itself: the JSON is then cut short.
-		{name: "huge token answer", endpoint: oidctest.Token, fault: oidctest.Fault{Status: 200, Body: huge}},
+		{name: "huge token answer", endpoint: EndpointToken, fault: oidctest.Fault{Status: 200, Body: huge}},
 		// go-oidc reports a key set failure as text.
-		{name: "huge JWKS", endpoint: oidctest.JWKS, fault: oidctest.Fault{Status: 200, Body: `{"keys":["` + strings.Repeat("k", 2*maxResponseBody) + `"]}`}, wantErr: ErrInvalidIDToken},
+		{name: "huge JWKS", endpoint: EndpointJWKS, fault: oidctest.Fault{Status: 200, Body: `{"keys":["` + strings.Repeat("k", 2*maxResponseBody) + `"]}`}, wantErr: ErrInvalidIDToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,7 +146,7 @@ func TestProviderResponsesBounded(t *testing.T) {
 func TestSlowProviderKeepsServing(t *testing.T) {
 	h := newHarness(t, harnessOptions{config: func(c *Config) { withTimeout(c, 2*time.Second) }})
 	h.login("/private")
-	h.op.Inject(oidctest.Token, oidctest.Fault{Delay: time.Minute})
+	h.op.Inject(EndpointToken, oidctest.Fault{Delay: time.Minute})
 
 	other := newHarnessBrowser(h)
 	fromProvider := other.authorize(other.toProvider("/private"))

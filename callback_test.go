@@ -69,7 +69,7 @@ func TestCallbackChecks(t *testing.T) {
 		msg     string // a text the error must contain, when the sentinel is not specific
 	}{
 		{name: "provider error", setup: func(h *harness) {
-			h.op.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "user said no"})
+			h.op.Inject(EndpointAuthorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "user said no"})
 		}, code: "access_denied"},
 		{name: "missing state", setup: editResponse(func(p url.Values) { p.Del("state") }), wantErr: ErrInvalidState},
 		// An error response to no pending login of this browser is anyone's, not the provider's:
@@ -90,7 +90,7 @@ func TestCallbackChecks(t *testing.T) {
 		{name: "unknown state", setup: editResponse(func(p url.Values) { p.Set("state", rand.Text()) }), wantErr: ErrInvalidState},
 		{name: "wrong iss", setup: editResponse(func(p url.Values) { p.Set("iss", "https://evil.example") }), wantErr: ErrIssuerMismatch},
 		{name: "iss on an error response", setup: func(h *harness) {
-			h.op.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied"})
+			h.op.Inject(EndpointAuthorization, oidctest.Fault{Error: "access_denied"})
 			h.op.SetAuthorizationResponseHook(func(p url.Values) { p.Set("iss", "https://evil.example") })
 		}, wantErr: ErrIssuerMismatch},
 		{name: "two iss", setup: editResponse(func(p url.Values) { p.Add("iss", "https://evil.example") }), wantErr: ErrIssuerMismatch},
@@ -101,7 +101,7 @@ func TestCallbackChecks(t *testing.T) {
 		{name: "missing code", setup: editResponse(func(p url.Values) { p.Del("code") }), wantErr: ErrInvalidCallback},
 		{name: "wrong code", setup: editResponse(func(p url.Values) { p.Set("code", "forged") }), code: "invalid_grant"},
 		{name: "token endpoint error", setup: func(h *harness) {
-			h.op.Inject(oidctest.Token, oidctest.Fault{Error: "invalid_client", Status: 401})
+			h.op.Inject(EndpointToken, oidctest.Fault{Error: "invalid_client", Status: 401})
 		}, code: "invalid_client"},
 		{name: "wrong nonce", setup: editIDToken(func(c map[string]any) { c["nonce"] = "other" }), wantErr: ErrNonceMismatch},
 		{name: "missing nonce", setup: editIDToken(func(c map[string]any) { delete(c, "nonce") }), wantErr: ErrNonceMismatch},
@@ -370,10 +370,10 @@ func TestUserInfo(t *testing.T) {
 			h := newHarness(t, harnessOptions{config: func(c *Config) { c.SkipUserInfo = tc.skip }})
 			h.op.SetIDTokenHook(idTokenWithoutProfile)
 			if tc.fault != nil {
-				h.op.Inject(oidctest.UserInfo, *tc.fault)
+				h.op.Inject(EndpointUserInfo, *tc.fault)
 			}
 			resp := h.callback(h.authorize(h.toProvider("/private")))
-			if n := len(h.op.Requests(oidctest.UserInfo)); n != tc.wantCalls {
+			if n := len(h.op.Requests(EndpointUserInfo)); n != tc.wantCalls {
 				t.Errorf("%d userinfo requests, want %d", n, tc.wantCalls)
 			}
 			if tc.wantErr {
@@ -442,7 +442,7 @@ func TestRequestURIRestart(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 			t.Fatalf("back button after login: %d to %q, want / (%v)", resp.StatusCode, resp.Header.Get("Location"), h.errs.last())
 		}
-		if len(h.op.Requests(oidctest.PAR)) != 1 {
+		if len(h.op.Requests(EndpointPAR)) != 1 {
 			t.Error("a signed-in user was sent through a new login")
 		}
 	})
@@ -473,7 +473,7 @@ func TestClockSkew(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var events eventLog
 			h := newHarness(t, harnessOptions{
-				op:     func(s *oidctest.Server) { s.Now = func() time.Time { return time.Now().Add(tc.opOffset) } },
+				op:     func(s *oidctest.Server) { s.SetClock(func() time.Time { return time.Now().Add(tc.opOffset) }) },
 				config: func(c *Config) { c.OnEvent = events.add },
 			})
 			resp := h.navigate(http.MethodGet, "/private", nil)
@@ -526,7 +526,7 @@ func TestPendingLoginBoundToState(t *testing.T) {
 // which the app would otherwise read as if the ID token had said them.
 func TestUserInfoProtocolClaimsDropped(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	h.op.Inject(oidctest.UserInfo, oidctest.Fault{Status: http.StatusOK,
+	h.op.Inject(EndpointUserInfo, oidctest.Fault{Status: http.StatusOK,
 		Body: `{"sub":"alice","email":"alice@example.com","iss":"https://evil.example","aud":"other","exp":1,"nonce":"n","auth_time":5,"azp":"other"}`})
 	h.login("/private")
 	req, _ := http.NewRequest(http.MethodGet, h.app.URL, nil)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // Errors reported by parlogin's own checks. They reach [Config.ErrorHandler] wrapped with details;
@@ -58,19 +60,19 @@ var (
 var errCookieTooLarge = errors.New("parlogin: session too large for a cookie")
 
 // Endpoint names an endpoint of the OpenID Provider: in a [ProviderError], and in package
-// oidctest, which serves them.
-type Endpoint string
+// oidctest, which serves them (Server.Inject, Server.Requests).
+type Endpoint = endpoint.Endpoint
 
 // The provider's endpoints.
 const (
-	EndpointDiscovery     Endpoint = "discovery"     // {issuer}/.well-known/openid-configuration
-	EndpointJWKS          Endpoint = "jwks"          // jwks_uri: the keys of ID and logout tokens
-	EndpointPAR           Endpoint = "par"           // pushed_authorization_request_endpoint (RFC 9126)
-	EndpointAuthorization Endpoint = "authorization" // authorization_endpoint, and its responses
-	EndpointToken         Endpoint = "token"         // token_endpoint
-	EndpointUserInfo      Endpoint = "userinfo"      // userinfo_endpoint
-	EndpointRevocation    Endpoint = "revocation"    // revocation_endpoint (RFC 7009)
-	EndpointEndSession    Endpoint = "end_session"   // end_session_endpoint (RP-Initiated Logout)
+	EndpointDiscovery     = endpoint.Discovery     // {issuer}/.well-known/openid-configuration
+	EndpointJWKS          = endpoint.JWKS          // jwks_uri: the keys of ID and logout tokens
+	EndpointPAR           = endpoint.PAR           // pushed_authorization_request_endpoint (RFC 9126)
+	EndpointAuthorization = endpoint.Authorization // authorization_endpoint, and its responses
+	EndpointToken         = endpoint.Token         // token_endpoint
+	EndpointUserInfo      = endpoint.UserInfo      // userinfo_endpoint
+	EndpointRevocation    = endpoint.Revocation    // revocation_endpoint (RFC 7009)
+	EndpointEndSession    = endpoint.EndSession    // end_session_endpoint (RP-Initiated Logout)
 )
 
 // ProviderError reports a failed exchange with the OpenID Provider: an OAuth 2.0 error answer

@@ -60,14 +60,14 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("refresh: %+v", e)
 	}
 	clk.Add(2 * time.Hour)
-	h.op.Inject(oidctest.Token, oidctest.Fault{Error: "invalid_grant", Status: http.StatusBadRequest})
+	h.op.Inject(EndpointToken, oidctest.Fault{Error: "invalid_grant", Status: http.StatusBadRequest})
 	h.navigate(http.MethodGet, "/token", nil)
 	if e, ok := log.last(EventRefreshFailed); !ok || e.Reason != reasonRefused || e.Subject != "alice" {
 		t.Fatalf("refused refresh: %+v", e)
 	}
 
 	h.op.ClearFaults()
-	h.op.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied"})
+	h.op.Inject(EndpointAuthorization, oidctest.Fault{Error: "access_denied"})
 	h.callback(h.authorize(h.toProvider("/private")))
 	var pe *ProviderError
 	if e, ok := log.last(EventLoginFailed); !ok || e.Reason != reasonCancelled || !errors.As(e.Err, &pe) {

@@ -107,7 +107,7 @@ func ExampleConfig_authParams() {
 	})))
 
 	fmt.Println(browse(newBrowser(), app.URL+"/private?user=alice"))
-	par := op.Requests(oidctest.PAR)[0]
+	par := op.Requests(parlogin.EndpointPAR)[0]
 	fmt.Println(par.Get("acr_values"), par.Get("login_hint"), par.Get("mobilePayload"))
 	// Output:
 	// 200 alice signed in with Multi_Factor
@@ -118,7 +118,7 @@ func ExampleConfig_authParams() {
 func ExampleConfig_errorHandler() {
 	op := oidctest.NewServer()
 	defer op.Close()
-	op.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied"})
+	op.Inject(parlogin.EndpointAuthorization, oidctest.Fault{Error: "access_denied"})
 	mux := http.NewServeMux()
 	app := httptest.NewServer(mux)
 	defer app.Close()

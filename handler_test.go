@@ -68,13 +68,13 @@ func TestErrorPages(t *testing.T) {
 		reason string
 	}{
 		{"cancelled", func(h *harness) {
-			h.op.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "<b>pwned</b>"})
+			h.op.Inject(EndpointAuthorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "<b>pwned</b>"})
 		}, "/private?x=1", http.StatusForbidden, reasonCancelled},
 		{"provider down", func(h *harness) {
-			h.op.Inject(oidctest.PAR, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "<b>pwned</b>"})
+			h.op.Inject(EndpointPAR, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "<b>pwned</b>"})
 		}, "/private?x=1", http.StatusBadGateway, reasonProviderUnavailable},
 		{"misconfigured client", func(h *harness) {
-			h.op.Inject(oidctest.PAR, oidctest.Fault{Status: http.StatusUnauthorized, Error: "invalid_client", ErrorDescription: "<b>pwned</b>"})
+			h.op.Inject(EndpointPAR, oidctest.Fault{Status: http.StatusUnauthorized, Error: "invalid_client", ErrorDescription: "<b>pwned</b>"})
 		}, "/private?x=1", http.StatusBadGateway, reasonMisconfigured},
 		{"rejected", func(h *harness) {
 			h.op.SetIDTokenHook(func(c map[string]any) { c["nonce"] = "<b>pwned</b>" })

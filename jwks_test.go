@@ -20,7 +20,7 @@ func TestKeyRotation(t *testing.T) {
 	if page := jsonBody(t, b.login("/private")); page["sub"] != "alice" {
 		t.Fatalf("login after key rotation: %v", page)
 	}
-	if n := len(h.op.Requests(oidctest.JWKS)); n != 2 {
+	if n := len(h.op.Requests(EndpointJWKS)); n != 2 {
 		t.Errorf("%d JWKS fetches, want 2: the first login's and the rotation's", n)
 	}
 }
@@ -49,7 +49,7 @@ func TestUnknownKeysNoRefreshStorm(t *testing.T) {
 			t.Fatalf("forged token: %d, %v", resp.StatusCode, h.errs.last())
 		}
 	}
-	if n := len(h.op.Requests(oidctest.JWKS)); n > 1+jwksRefreshBurst {
+	if n := len(h.op.Requests(EndpointJWKS)); n > 1+jwksRefreshBurst {
 		t.Fatalf("%d JWKS fetches for %d tokens with unknown keys, want at most %d", n, attempts, 1+jwksRefreshBurst)
 	}
 	// Time restores the allowance: a genuine rotation later is picked up.
@@ -65,7 +65,7 @@ func TestUnknownKeysNoRefreshStorm(t *testing.T) {
 func TestJWKSDown(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.login("/private")
-	h.op.Inject(oidctest.JWKS, oidctest.Fault{Status: http.StatusInternalServerError, Body: "down"})
+	h.op.Inject(EndpointJWKS, oidctest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 	if page := jsonBody(t, newHarnessBrowser(h).login("/private")); page["sub"] != "alice" {
 		t.Fatalf("login with the JWKS endpoint down and keys cached: %v", page)
 	}
@@ -99,7 +99,7 @@ func TestKeySetWaitsForFetchInFlight(t *testing.T) {
 	if err := <-done; !errors.Is(err, errNoKey) {
 		t.Fatalf("VerifySignature = %v, want errNoKey", err)
 	}
-	if n := len(op.Requests(oidctest.JWKS)); n != 0 {
+	if n := len(op.Requests(EndpointJWKS)); n != 0 {
 		t.Fatalf("%d fetches although one was in flight", n)
 	}
 }

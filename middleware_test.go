@@ -75,7 +75,7 @@ func TestPushedAuthorizationRequest(t *testing.T) {
 	}})
 	h.login("/private?hint=alice%40example.com")
 
-	pars := h.op.Requests(oidctest.PAR)
+	pars := h.op.Requests(EndpointPAR)
 	if len(pars) != 1 {
 		t.Fatalf("%d PAR requests, want 1", len(pars))
 	}
@@ -116,7 +116,7 @@ func TestPushedAuthorizationRequest(t *testing.T) {
 	if claims["iss"] != h.client.ID || claims["sub"] != h.client.ID || claims["aud"] != h.op.Issuer {
 		t.Errorf("assertion claims = %v", claims)
 	}
-	tokens := h.op.Requests(oidctest.Token)
+	tokens := h.op.Requests(EndpointToken)
 	if len(tokens) != 1 {
 		t.Fatalf("%d token requests, want 1", len(tokens))
 	}
@@ -158,7 +158,7 @@ func TestSigningAlgorithmsAndAudiences(t *testing.T) {
 			if page := jsonBody(t, h.login("/private")); page["sub"] != "alice" {
 				t.Fatalf("login failed: %v", page)
 			}
-			par := h.op.Requests(oidctest.PAR)[0]
+			par := h.op.Requests(EndpointPAR)[0]
 			claims := parseAssertion(t, par.Get("client_assertion"), h.client.Secret)
 			wantAud := h.op.Issuer
 			if tc.audience == AudienceEndpoint {
@@ -179,7 +179,7 @@ func TestRequestObjectMode(t *testing.T) {
 	if page := jsonBody(t, h.login("/private")); page["sub"] != "alice" {
 		t.Fatalf("login failed: %v", page)
 	}
-	par := h.op.Requests(oidctest.PAR)[0]
+	par := h.op.Requests(EndpointPAR)[0]
 	if par.Get("request") == "" || par.Has("state") || par.Has("scope") {
 		t.Errorf("PAR with a request object sent %v", par)
 	}
@@ -464,7 +464,7 @@ func foreignSession(t *testing.T, issuer string) string {
 func TestFailedLoginKeepsSession(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.login("/private")
-	h.op.Inject(oidctest.Token, oidctest.Fault{Error: "server_error", Status: 500})
+	h.op.Inject(EndpointToken, oidctest.Fault{Error: "server_error", Status: 500})
 	resp := h.callback(h.authorize(h.toProvider("/auth/login?return_to=/private")))
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("failed re-login = %d, want 502", resp.StatusCode)
@@ -524,7 +524,7 @@ func TestAuthParamsRejected(t *testing.T) {
 			if resp.StatusCode != http.StatusInternalServerError || !errors.Is(h.errs.last(), ErrAuthParam) {
 				t.Fatalf("status %d, error %v; want ErrAuthParam", resp.StatusCode, h.errs.last())
 			}
-			if n := len(h.op.Requests(oidctest.PAR)); n != 0 {
+			if n := len(h.op.Requests(EndpointPAR)); n != 0 {
 				t.Errorf("%d PAR requests sent", n)
 			}
 		})

@@ -79,7 +79,7 @@ func TestNewProviderDown(t *testing.T) {
 func TestNewProviderSlow(t *testing.T) {
 	op := oidctest.NewServer()
 	defer op.Close()
-	op.Inject(oidctest.Discovery, oidctest.Fault{Delay: time.Minute})
+	op.Inject(EndpointDiscovery, oidctest.Fault{Delay: time.Minute})
 	_, err := New(context.Background(), Config{Issuer: op.Issuer, ClientID: "c", ClientSecret: testSecret,
 		RedirectURL: "http://127.0.0.1/cb", Store: testStore(), HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
 	if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "Timeout") {
@@ -94,7 +94,7 @@ func TestLazyDiscovery(t *testing.T) {
 	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Now = clk.Now }})
 	h.login("/private") // a session made before the restart
 
-	h.op.Inject(oidctest.Discovery, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "down"})
+	h.op.Inject(EndpointDiscovery, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "down"})
 	cfg := h.cfg
 	cfg.ErrorHandler = nil
 	if _, err := New(context.Background(), cfg); err == nil {
@@ -114,9 +114,9 @@ func TestLazyDiscovery(t *testing.T) {
 	if resp := other.navigate(http.MethodGet, "/private", nil); resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("a login while the provider is down = %d, want 502", resp.StatusCode)
 	}
-	discoveries := len(h.op.Requests(oidctest.Discovery))
+	discoveries := len(h.op.Requests(EndpointDiscovery))
 	other.navigate(http.MethodGet, "/private", nil)
-	if n := len(h.op.Requests(oidctest.Discovery)); n != discoveries {
+	if n := len(h.op.Requests(EndpointDiscovery)); n != discoveries {
 		t.Fatalf("discovery retried %d times within %v", n-discoveries, discoveryRetry)
 	}
 

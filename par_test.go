@@ -29,7 +29,7 @@ func TestPARFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{config: tc.config})
-			h.op.Inject(oidctest.PAR, tc.fault)
+			h.op.Inject(EndpointPAR, tc.fault)
 			resp := h.navigate(http.MethodGet, "/private", nil)
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.wantStatus, h.errs.last())

@@ -49,9 +49,9 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 
 	failures := []func(){
-		func() { h.op.Inject(oidctest.PAR, oidctest.Fault{Error: "invalid_client", Status: 401}) },
-		func() { h.op.Inject(oidctest.Token, oidctest.Fault{Error: "invalid_grant"}) },
-		func() { h.op.Inject(oidctest.Token, oidctest.Fault{Status: 500, Body: "oops"}) },
+		func() { h.op.Inject(EndpointPAR, oidctest.Fault{Error: "invalid_client", Status: 401}) },
+		func() { h.op.Inject(EndpointToken, oidctest.Fault{Error: "invalid_grant"}) },
+		func() { h.op.Inject(EndpointToken, oidctest.Fault{Status: 500, Body: "oops"}) },
 		func() { h.op.SetIDTokenHook(func(c map[string]any) { c["nonce"] = "x" }) },
 		func() { h.op.SetIDTokenHook(func(c map[string]any) { c["aud"] = "x" }) },
 		func() { h.op.SetAuthorizationResponseHook(func(p url.Values) { p.Set("iss", "https://evil.example") }) },
@@ -70,7 +70,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 
 	secrets := []string{h.client.Secret, firstAccessToken, accessToken, idToken}
-	for _, e := range []oidctest.Endpoint{oidctest.PAR, oidctest.Token} {
+	for _, e := range []oidctest.Endpoint{EndpointPAR, EndpointToken} {
 		for _, req := range h.op.Requests(e) {
 			for _, k := range []string{"client_assertion", "code", "code_verifier", "refresh_token"} {
 				if v := req.Get(k); v != "" {

@@ -48,7 +48,7 @@ func TestStepUp(t *testing.T) {
 	}
 
 	toProvider := h.toProvider("/pay?amount=10")
-	par := h.op.Requests(oidctest.PAR)
+	par := h.op.Requests(EndpointPAR)
 	if q := par[len(par)-1]; q.Get("acr_values") != "urn:example:mfa urn:example:hwk" || q.Get("max_age") != "300" || q.Has("prompt") {
 		t.Fatalf("step-up pushed %v", q)
 	}
@@ -121,7 +121,7 @@ func TestStepUpPromptLogin(t *testing.T) {
 	h.serve(h.auth.RequirePolicy(Policy{MaxAge: time.Minute, PromptLogin: true})(routes))
 	clk.Add(2 * time.Minute)
 	h.toProvider("/private")
-	par := h.op.Requests(oidctest.PAR)
+	par := h.op.Requests(EndpointPAR)
 	if q := par[len(par)-1]; q.Get("prompt") != "login" || q.Get("max_age") != "60" || q.Has("acr_values") {
 		t.Fatalf("step-up pushed %v", q)
 	}

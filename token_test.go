@@ -35,7 +35,7 @@ func TestTokenRefresh(t *testing.T) {
 	if refreshed.StatusCode != http.StatusOK || readBody(refreshed) == first {
 		t.Fatalf("expired access token: %d %s", refreshed.StatusCode, readBody(refreshed))
 	}
-	reqs := h.op.Requests(oidctest.Token)
+	reqs := h.op.Requests(EndpointToken)
 	last := reqs[len(reqs)-1]
 	if last.Get("grant_type") != "refresh_token" || last.Get("client_assertion") == "" || last.Has("client_secret") {
 		t.Errorf("refresh request = %v", last)
@@ -151,7 +151,7 @@ func TestRefreshFailures(t *testing.T) {
 		sessionEnd bool
 	}{
 		{"invalid_grant", func(h *harness) {
-			h.op.Inject(oidctest.Token, oidctest.Fault{Error: "invalid_grant", Status: http.StatusBadRequest})
+			h.op.Inject(EndpointToken, oidctest.Fault{Error: "invalid_grant", Status: http.StatusBadRequest})
 		}, http.StatusBadGateway, true},
 		{"id token for another subject", func(h *harness) {
 			h.op.SetIDTokenHook(func(c map[string]any) { c["sub"] = "mallory" })
@@ -160,10 +160,10 @@ func TestRefreshFailures(t *testing.T) {
 			h.op.SetIDTokenHook(func(c map[string]any) { c["iss"] = "https://evil.example" })
 		}, http.StatusBadGateway, true},
 		{"provider down", func(h *harness) {
-			h.op.Inject(oidctest.Token, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "down"})
+			h.op.Inject(EndpointToken, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "down"})
 		}, http.StatusBadGateway, false},
 		{"provider slow", func(h *harness) {
-			h.op.Inject(oidctest.Token, oidctest.Fault{Delay: time.Minute})
+			h.op.Inject(EndpointToken, oidctest.Fault{Delay: time.Minute})
 		}, http.StatusGatewayTimeout, false},
 	}
 	for _, tc := range tests {
@@ -223,7 +223,7 @@ func TestRefreshAcrossReplicas(t *testing.T) {
 	}
 	wg.Wait()
 	refreshes := 0
-	for _, r := range h.op.Requests(oidctest.Token) {
+	for _, r := range h.op.Requests(EndpointToken) {
 		if r.Get("grant_type") == "refresh_token" {
 			refreshes++
 		}

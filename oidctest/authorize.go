@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 const (
@@ -60,7 +62,7 @@ func (s *Server) SetAuthorizationResponseHook(hook func(params url.Values)) {
 // and request_uri) and submissions of its own login form, and in PingOne mode requests that
 // were not pushed (see handleDirectAuthorization).
 func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, params url.Values, fault *Fault) {
-	if !s.allowMethods(w, r, Authorization, http.MethodGet, http.MethodPost) {
+	if !s.allowMethods(w, r, endpoint.Authorization, http.MethodGet, http.MethodPost) {
 		return
 	}
 	if name, ok := repeatedParam(params); ok {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // Client is a registered OAuth client.
@@ -142,7 +144,7 @@ func (s *Server) authenticateClient(r *http.Request, params url.Values, endpoint
 	if err != nil {
 		return Client{}, invalidClient("client_assertion: %v", err)
 	}
-	if !containsAny(aud, s.cfg.issuer, s.cfg.urls[Token], endpointURL) {
+	if !containsAny(aud, s.cfg.issuer, s.cfg.urls[endpoint.Token], endpointURL) {
 		return Client{}, invalidClient("client_assertion: claim aud must contain the issuer (%s), the token endpoint or the URL of the endpoint called", s.cfg.issuer)
 	}
 	if !s.cfg.strictAssertions {

@@ -1,11 +1,15 @@
 package oidctest
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
+)
 
 // handleDiscovery serves the OpenID Provider metadata (OpenID Connect Discovery 1.0, RFC 8414),
 // edited by EditMetadata when set.
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
-	if !s.allowMethods(w, r, Discovery, http.MethodGet, http.MethodHead) {
+	if !s.allowMethods(w, r, endpoint.Discovery, http.MethodGet, http.MethodHead) {
 		return
 	}
 	m := s.metadata()
@@ -24,14 +28,14 @@ func (s *Server) metadata() map[string]any {
 	}
 	return map[string]any{
 		"issuer":                                                s.cfg.issuer,
-		"authorization_endpoint":                                u[Authorization],
-		"token_endpoint":                                        u[Token],
-		"userinfo_endpoint":                                     u[UserInfo],
-		"jwks_uri":                                              u[JWKS],
-		"end_session_endpoint":                                  u[EndSession],
+		"authorization_endpoint":                                u[endpoint.Authorization],
+		"token_endpoint":                                        u[endpoint.Token],
+		"userinfo_endpoint":                                     u[endpoint.UserInfo],
+		"jwks_uri":                                              u[endpoint.JWKS],
+		"end_session_endpoint":                                  u[endpoint.EndSession],
 		"backchannel_logout_supported":                          true,
 		"backchannel_logout_session_supported":                  true,
-		"pushed_authorization_request_endpoint":                 u[PAR],
+		"pushed_authorization_request_endpoint":                 u[endpoint.PAR],
 		"require_pushed_authorization_requests":                 true,
 		"authorization_response_iss_parameter_supported":        true,
 		"response_types_supported":                              []string{"code"},
@@ -46,7 +50,7 @@ func (s *Server) metadata() map[string]any {
 		"claims_supported":                                      claimsSupported(),
 		"request_parameter_supported":                           true,
 		"request_object_signing_alg_values_supported":           hmacAlgs(),
-		"revocation_endpoint":                                   u[Revocation],
+		"revocation_endpoint":                                   u[endpoint.Revocation],
 		"revocation_endpoint_auth_methods_supported":            []string{"client_secret_jwt"},
 		"revocation_endpoint_auth_signing_alg_values_supported": hmacAlgs(),
 	}

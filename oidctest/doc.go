@@ -63,7 +63,7 @@
 //
 // # Time
 //
-// Expiry follows the provider's clock ([Server.Now], [Server.SetClock]): request_uris and codes
+// Expiry follows the provider's clock ([Server.SetClock]): request_uris and codes
 // last 60 seconds, access and ID tokens one hour, logout tokens two minutes, provider sessions 24
 // hours after their last sign-in, and the exp, iat and nbf of client assertions and request
 // objects are checked against it with 15 seconds of leeway. (PingOne mode: codes last 10 minutes

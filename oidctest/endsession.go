@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // handleEndSession serves RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). It
@@ -12,7 +14,7 @@ import (
 // id_token_hint names a session the provider knows (its sid), that session ends, and the clients
 // it signed in to get a logout token (OpenID Connect Back-Channel Logout 1.0) first.
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, params url.Values) {
-	if !s.allowMethods(w, r, EndSession, http.MethodGet, http.MethodPost) {
+	if !s.allowMethods(w, r, endpoint.EndSession, http.MethodGet, http.MethodPost) {
 		return
 	}
 	if name, ok := repeatedParam(params); ok {

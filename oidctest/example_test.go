@@ -139,7 +139,7 @@ func Example_pushedAuthorizationRequest() {
 	fmt.Println(resp.Status, strings.HasPrefix(pushed.RequestURI, "urn:ietf:params:oauth:request_uri:"), pushed.ExpiresIn)
 
 	// What the client sent, as the provider recorded it.
-	sent := srv.Requests(oidctest.PAR)[0]
+	sent := srv.Requests(parlogin.EndpointPAR)[0]
 	fmt.Println("state:", sent.Get("state"))
 	// Output:
 	// PAR required: true
@@ -151,7 +151,7 @@ func Example_pushedAuthorizationRequest() {
 func ExampleServer_Inject() {
 	srv := oidctest.NewServer()
 	defer srv.Close()
-	srv.Inject(oidctest.PAR, oidctest.Fault{
+	srv.Inject(parlogin.EndpointPAR, oidctest.Fault{
 		Error:            "temporarily_unavailable",
 		ErrorDescription: "try again later",
 		Status:           http.StatusServiceUnavailable,

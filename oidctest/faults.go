@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // Fault changes how an endpoint answers. It applies before the endpoint's normal processing
@@ -100,12 +102,12 @@ func (s *Server) answerFault(w http.ResponseWriter, e Endpoint, f Fault) bool {
 	case f.Error != "":
 		status := faultStatus(f.Status, http.StatusBadRequest)
 		switch e {
-		case Authorization:
+		case endpoint.Authorization:
 			return false
-		case EndSession:
+		case endpoint.EndSession:
 			s.errorPage(w, status, f.Error, f.ErrorDescription)
 		default:
-			if e == UserInfo && status == http.StatusUnauthorized {
+			if e == endpoint.UserInfo && status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer error="`+printable(f.Error)+`"`)
 			}
 			writeOAuthError(w, &oauthError{status: status, code: f.Error, description: f.ErrorDescription})

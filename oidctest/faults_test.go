@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -24,36 +25,36 @@ func TestFaults(t *testing.T) {
 		wantCode   string // an OAuth JSON error
 		wantHeader [2]string
 	}{
-		{name: "PAR error", endpoint: oidctest.PAR, fault: oidctest.Fault{Error: "temporarily_unavailable", ErrorDescription: "try later"},
+		{name: "PAR error", endpoint: parlogin.EndpointPAR, fault: oidctest.Fault{Error: "temporarily_unavailable", ErrorDescription: "try later"},
 			wantStatus: 400, wantType: "application/json", wantCode: "temporarily_unavailable"},
-		{name: "PAR error with status", endpoint: oidctest.PAR, fault: oidctest.Fault{Error: "server_error", Status: 503},
+		{name: "PAR error with status", endpoint: parlogin.EndpointPAR, fault: oidctest.Fault{Error: "server_error", Status: 503},
 			wantStatus: 503, wantType: "application/json", wantCode: "server_error"},
-		{name: "PAR status and text body", endpoint: oidctest.PAR, fault: oidctest.Fault{Status: 500, Body: "oops"},
+		{name: "PAR status and text body", endpoint: parlogin.EndpointPAR, fault: oidctest.Fault{Status: 500, Body: "oops"},
 			wantStatus: 500, wantType: "text/plain; charset=utf-8", wantBody: "oops"},
-		{name: "PAR 201 with malformed JSON", endpoint: oidctest.PAR, fault: oidctest.Fault{Status: 201, Body: `{"request_uri":`},
+		{name: "PAR 201 with malformed JSON", endpoint: parlogin.EndpointPAR, fault: oidctest.Fault{Status: 201, Body: `{"request_uri":`},
 			wantStatus: 201, wantType: "application/json", wantBody: `{"request_uri":`},
-		{name: "token status only", endpoint: oidctest.Token, fault: oidctest.Fault{Status: 502},
+		{name: "token status only", endpoint: parlogin.EndpointToken, fault: oidctest.Fault{Status: 502},
 			wantStatus: 502, wantBody: ""},
-		{name: "token body without status", endpoint: oidctest.Token, fault: oidctest.Fault{Body: `{"access_token":42}`},
+		{name: "token body without status", endpoint: parlogin.EndpointToken, fault: oidctest.Fault{Body: `{"access_token":42}`},
 			wantStatus: 200, wantType: "application/json", wantBody: `{"access_token":42}`},
-		{name: "invalid status", endpoint: oidctest.Token, fault: oidctest.Fault{Status: 42},
+		{name: "invalid status", endpoint: parlogin.EndpointToken, fault: oidctest.Fault{Status: 42},
 			wantStatus: 500, wantBody: ""},
-		{name: "discovery error", endpoint: oidctest.Discovery, fault: oidctest.Fault{Error: "server_error", Status: 500},
+		{name: "discovery error", endpoint: parlogin.EndpointDiscovery, fault: oidctest.Fault{Error: "server_error", Status: 500},
 			wantStatus: 500, wantType: "application/json", wantCode: "server_error"},
-		{name: "JWKS body", endpoint: oidctest.JWKS, fault: oidctest.Fault{Status: 200, Body: `{"keys":[]}`},
+		{name: "JWKS body", endpoint: parlogin.EndpointJWKS, fault: oidctest.Fault{Status: 200, Body: `{"keys":[]}`},
 			wantStatus: 200, wantType: "application/json", wantBody: `{"keys":[]}`},
-		{name: "userinfo error", endpoint: oidctest.UserInfo, fault: oidctest.Fault{Error: "invalid_token", Status: 401},
+		{name: "userinfo error", endpoint: parlogin.EndpointUserInfo, fault: oidctest.Fault{Error: "invalid_token", Status: 401},
 			wantStatus: 401, wantType: "application/json", wantCode: "invalid_token", wantHeader: [2]string{"WWW-Authenticate", `Bearer error="invalid_token"`}},
-		{name: "end session error", endpoint: oidctest.EndSession, fault: oidctest.Fault{Error: "server_error", ErrorDescription: "down"},
+		{name: "end session error", endpoint: parlogin.EndpointEndSession, fault: oidctest.Fault{Error: "server_error", ErrorDescription: "down"},
 			wantStatus: 400, wantType: "text/html; charset=utf-8", wantBody: ""},
 	}
 	urls := map[oidctest.Endpoint]string{
-		oidctest.Discovery:  e.srv.Issuer + "/.well-known/openid-configuration",
-		oidctest.JWKS:       e.endpoint("jwks_uri"),
-		oidctest.PAR:        e.endpoint("pushed_authorization_request_endpoint"),
-		oidctest.Token:      e.endpoint("token_endpoint"),
-		oidctest.UserInfo:   e.endpoint("userinfo_endpoint"),
-		oidctest.EndSession: e.endpoint("end_session_endpoint"),
+		parlogin.EndpointDiscovery:  e.srv.Issuer + "/.well-known/openid-configuration",
+		parlogin.EndpointJWKS:       e.endpoint("jwks_uri"),
+		parlogin.EndpointPAR:        e.endpoint("pushed_authorization_request_endpoint"),
+		parlogin.EndpointToken:      e.endpoint("token_endpoint"),
+		parlogin.EndpointUserInfo:   e.endpoint("userinfo_endpoint"),
+		parlogin.EndpointEndSession: e.endpoint("end_session_endpoint"),
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,7 +63,7 @@ func TestFaults(t *testing.T) {
 			defer e.srv.ClearFaults()
 			// The fault applies before normal processing: the request needs no authentication.
 			method := http.MethodGet
-			if tc.endpoint == oidctest.PAR || tc.endpoint == oidctest.Token {
+			if tc.endpoint == parlogin.EndpointPAR || tc.endpoint == parlogin.EndpointToken {
 				method = http.MethodPost
 			}
 			resp, body := e.do(mustRequest(t, method, urls[tc.endpoint], nil))
@@ -94,20 +95,20 @@ func TestFaultTimes(t *testing.T) {
 		return status
 	}
 
-	e.srv.Inject(oidctest.PAR, oidctest.Fault{Status: 503, Times: 2})
+	e.srv.Inject(parlogin.EndpointPAR, oidctest.Fault{Status: 503, Times: 2})
 	for i, want := range []int{503, 503, 201, 201} {
 		if got := push(); got != want {
 			t.Errorf("PAR %d with Times 2: status %d, want %d", i+1, got, want)
 		}
 	}
 
-	e.srv.Inject(oidctest.PAR, oidctest.Fault{Status: 503})
+	e.srv.Inject(parlogin.EndpointPAR, oidctest.Fault{Status: 503})
 	for i := range 3 {
 		if got := push(); got != 503 {
 			t.Errorf("PAR %d with Times 0: status %d, want 503", i+1, got)
 		}
 	}
-	e.srv.Inject(oidctest.PAR, oidctest.Fault{Status: 500}) // replaces the fault
+	e.srv.Inject(parlogin.EndpointPAR, oidctest.Fault{Status: 500}) // replaces the fault
 	if got := push(); got != 500 {
 		t.Errorf("after a second Inject: status %d, want 500", got)
 	}
@@ -121,7 +122,7 @@ func TestAuthorizationFault(t *testing.T) {
 	e := newEnv(t)
 	fault := oidctest.Fault{Error: "access_denied", ErrorDescription: "the user said no"}
 
-	e.srv.Inject(oidctest.Authorization, fault)
+	e.srv.Inject(parlogin.EndpointAuthorization, fault)
 	params, _ := e.authParams(e.client)
 	uri := e.push(e.client, params)
 	got := e.authorizeParams(e.client, uri)
@@ -138,7 +139,7 @@ func TestAuthorizationFault(t *testing.T) {
 		t.Errorf("form_post: status %d, fields %v, want %v", resp.StatusCode, fields, want)
 	}
 
-	e.srv.Inject(oidctest.Authorization, oidctest.Fault{Status: 500, Body: "down"})
+	e.srv.Inject(parlogin.EndpointAuthorization, oidctest.Fault{Status: 500, Body: "down"})
 	params, _ = e.authParams(e.client)
 	resp, body = e.authorize(e.client, e.push(e.client, params))
 	if resp.StatusCode != 500 || string(body) != "down" {
@@ -149,7 +150,7 @@ func TestAuthorizationFault(t *testing.T) {
 func TestFaultDelay(t *testing.T) {
 	t.Run("elapses", func(t *testing.T) {
 		e := newEnv(t)
-		e.srv.Inject(oidctest.PAR, oidctest.Fault{Delay: time.Millisecond})
+		e.srv.Inject(parlogin.EndpointPAR, oidctest.Fault{Delay: time.Millisecond})
 		params, _ := e.authParams(e.client)
 		if status, body := e.par(e.client, params); status != http.StatusCreated {
 			t.Errorf("status %d, want 201 after the delay: %s", status, body)
@@ -158,7 +159,7 @@ func TestFaultDelay(t *testing.T) {
 
 	t.Run("released by the request context", func(t *testing.T) {
 		e := newEnv(t)
-		e.srv.Inject(oidctest.PAR, oidctest.Fault{Delay: time.Hour})
+		e.srv.Inject(parlogin.EndpointPAR, oidctest.Fault{Delay: time.Hour})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		// The request is written once the handler reads the body (Expect: 100-continue).
@@ -172,7 +173,7 @@ func TestFaultDelay(t *testing.T) {
 
 	t.Run("released by Close", func(t *testing.T) {
 		e := newEnv(t)
-		e.srv.Inject(oidctest.PAR, oidctest.Fault{Delay: time.Hour})
+		e.srv.Inject(parlogin.EndpointPAR, oidctest.Fault{Delay: time.Hour})
 		written := make(chan struct{})
 		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { close(written) }})
 		type result struct {

@@ -66,7 +66,7 @@ func newEnv(t *testing.T, configure ...func(*oidctest.Server)) *env {
 	t.Helper()
 	clock := &testClock{now: time.Now().Truncate(time.Second)}
 	srv := oidctest.NewUnstartedServer()
-	srv.Now = clock.Now
+	srv.SetClock(clock.Now)
 	for _, f := range configure {
 		f(srv)
 	}

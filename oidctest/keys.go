@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // signingKey is an RS256 key that signs ID tokens.
@@ -54,7 +56,7 @@ func (s *Server) verificationKeys() []signingKey {
 
 // handleJWKS serves the JSON Web Key Set: the current key and the previous one.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	if !s.allowMethods(w, r, JWKS, http.MethodGet, http.MethodHead) {
+	if !s.allowMethods(w, r, endpoint.JWKS, http.MethodGet, http.MethodHead) {
 		return
 	}
 	keys := []map[string]string{}

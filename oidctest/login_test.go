@@ -153,8 +153,8 @@ func TestLogin(t *testing.T) {
 			if status, body := get(t, c, a.URL+"/private"); status != http.StatusOK || body != "hello, bob" {
 				t.Errorf("after Login: GET /private = %d %q, want 200 \"hello, bob\"", status, body)
 			}
-			if len(srv.Requests(oidctest.Token)) != 1 {
-				t.Errorf("%d token requests, want the app's one", len(srv.Requests(oidctest.Token)))
+			if len(srv.Requests(parlogin.EndpointToken)) != 1 {
+				t.Errorf("%d token requests, want the app's one", len(srv.Requests(parlogin.EndpointToken)))
 			}
 		})
 	}
@@ -231,7 +231,7 @@ func TestLoginBrowserHeaders(t *testing.T) {
 
 			if tc.loginForm {
 				var form url.Values
-				for _, p := range e.srv.Requests(oidctest.Authorization) {
+				for _, p := range e.srv.Requests(parlogin.EndpointAuthorization) {
 					if p.Has("interaction") {
 						form = p
 					}
@@ -409,13 +409,13 @@ func TestLoginFailures(t *testing.T) {
 		},
 		{
 			name: "the app fails the callback", target: a.URL + "/private", subject: "bob",
-			fault: func() { srv.Inject(oidctest.Token, oidctest.Fault{Error: "server_error", Times: 1}) },
+			fault: func() { srv.Inject(parlogin.EndpointToken, oidctest.Fault{Error: "server_error", Times: 1}) },
 			want:  []string{"ended at GET " + a.URL + "/auth/callback?", "which answered 502"},
 		},
 		{
 			name: "the provider answers an error page", target: a.URL + "/private", subject: "bob",
 			fault: func() {
-				srv.Inject(oidctest.Authorization, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "the provider is down", Times: 1})
+				srv.Inject(parlogin.EndpointAuthorization, oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "the provider is down", Times: 1})
 			},
 			want: []string{"ended at GET " + srv.Issuer + "/authorize?", "which answered 503: the provider is down"},
 		},

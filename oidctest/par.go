@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // requestURIPrefix starts every request_uri (RFC 9126 section 2.2).
@@ -41,7 +43,7 @@ type pushedRequest struct {
 
 // handlePAR serves the pushed authorization request endpoint (RFC 9126).
 func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Values) {
-	if !s.allowMethods(w, r, PAR, http.MethodPost) {
+	if !s.allowMethods(w, r, endpoint.PAR, http.MethodPost) {
 		return
 	}
 	if oerr := checkFormPost(r, params); oerr != nil {
@@ -49,7 +51,7 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 		return
 	}
 	now := s.now()
-	c, oerr := s.authenticateClient(r, params, s.cfg.urls[PAR], now)
+	c, oerr := s.authenticateClient(r, params, s.cfg.urls[endpoint.PAR], now)
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return

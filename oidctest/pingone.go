@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // PingOne mode (Server.EnvID) follows PingOne's published contract. The facts it relies on are
@@ -96,14 +98,14 @@ func (s *Server) sessionAliveLocked(g *grant, now time.Time) bool {
 func pingOneMetadata(issuer string, u map[Endpoint]string) map[string]any {
 	return map[string]any{
 		"issuer":                                issuer,
-		"authorization_endpoint":                u[Authorization],
-		"pushed_authorization_request_endpoint": u[PAR],
-		"token_endpoint":                        u[Token],
-		"userinfo_endpoint":                     u[UserInfo],
-		"jwks_uri":                              u[JWKS],
-		"end_session_endpoint":                  u[EndSession],
+		"authorization_endpoint":                u[endpoint.Authorization],
+		"pushed_authorization_request_endpoint": u[endpoint.PAR],
+		"token_endpoint":                        u[endpoint.Token],
+		"userinfo_endpoint":                     u[endpoint.UserInfo],
+		"jwks_uri":                              u[endpoint.JWKS],
+		"end_session_endpoint":                  u[endpoint.EndSession],
 		"introspection_endpoint":                issuer + "/introspect", // not served here
-		"revocation_endpoint":                   u[Revocation],
+		"revocation_endpoint":                   u[endpoint.Revocation],
 		"device_authorization_endpoint":         issuer + "/device_authorization", // not served here
 		"claims_parameter_supported":            false,
 		"request_parameter_supported":           true,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -492,7 +493,7 @@ func TestPingOneResponseModes(t *testing.T) {
 		params, _ := e.authParams(e.client)
 		params.Set("response_mode", "pi.flow")
 		uri := e.push(e.client, params)
-		e.srv.Inject(oidctest.Authorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "no", Times: 1})
+		e.srv.Inject(parlogin.EndpointAuthorization, oidctest.Fault{Error: "access_denied", ErrorDescription: "no", Times: 1})
 		resp, body := e.authorize(e.client, uri)
 		m := decodeJSON(t, body)
 		details, _ := m["details"].([]any)

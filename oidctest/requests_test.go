@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parlogin/parlogin/oidctest"
+	"github.com/parlogin/parlogin"
 )
 
 func TestRequests(t *testing.T) {
@@ -15,7 +15,7 @@ func TestRequests(t *testing.T) {
 	code, params, verifier := e.code(e.client, nil)
 	e.exchange(e.client, code, verifier)
 
-	pars := e.srv.Requests(oidctest.PAR)
+	pars := e.srv.Requests(parlogin.EndpointPAR)
 	if len(pars) != 2 {
 		t.Fatalf("%d PAR requests recorded, want 2", len(pars))
 	}
@@ -27,21 +27,21 @@ func TestRequests(t *testing.T) {
 			t.Errorf("recorded PAR %s = %q, want %q", name, pars[1].Get(name), params.Get(name))
 		}
 	}
-	authz := e.srv.Requests(oidctest.Authorization)
+	authz := e.srv.Requests(parlogin.EndpointAuthorization)
 	if len(authz) != 1 || authz[0].Get("client_id") != e.client.ID || !strings.HasPrefix(authz[0].Get("request_uri"), "urn:") {
 		t.Errorf("recorded authorization requests %v, want one with client_id and request_uri", authz)
 	}
-	tokens := e.srv.Requests(oidctest.Token)
+	tokens := e.srv.Requests(parlogin.EndpointToken)
 	if len(tokens) != 1 || tokens[0].Get("code") != code || tokens[0].Get("code_verifier") != verifier {
 		t.Errorf("recorded token requests %v, want one with the code and verifier", tokens)
 	}
 
 	// Requests returns copies.
 	pars[1].Set("state", "changed")
-	if e.srv.Requests(oidctest.PAR)[1].Get("state") == "changed" {
+	if e.srv.Requests(parlogin.EndpointPAR)[1].Get("state") == "changed" {
 		t.Error("changing the result of Requests changed the record")
 	}
-	if got := e.srv.Requests(oidctest.EndSession); len(got) != 0 {
+	if got := e.srv.Requests(parlogin.EndpointEndSession); len(got) != 0 {
 		t.Errorf("Requests(EndSession) = %v, want none", got)
 	}
 }

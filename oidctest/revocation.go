@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // handleRevocation serves the token revocation endpoint (RFC 7009). The client authenticates as
@@ -22,7 +24,7 @@ import (
 // In PingOne mode the path is PingOne's, {issuer}/revoke, and only tokens for a custom resource
 // are revoked (see revocable).
 func (s *Server) handleRevocation(w http.ResponseWriter, r *http.Request, params url.Values) {
-	if !s.allowMethods(w, r, Revocation, http.MethodPost) {
+	if !s.allowMethods(w, r, endpoint.Revocation, http.MethodPost) {
 		return
 	}
 	if oerr := checkFormPost(r, params); oerr != nil {
@@ -30,7 +32,7 @@ func (s *Server) handleRevocation(w http.ResponseWriter, r *http.Request, params
 		return
 	}
 	now := s.now()
-	c, oerr := s.authenticateClient(r, params, s.cfg.urls[Revocation], now)
+	c, oerr := s.authenticateClient(r, params, s.cfg.urls[endpoint.Revocation], now)
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return

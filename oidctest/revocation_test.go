@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -224,12 +225,12 @@ func TestRevocationRequestErrors(t *testing.T) {
 
 func TestRevocationFaultAndRequests(t *testing.T) {
 	e := newEnv(t)
-	e.srv.Inject(oidctest.Revocation, oidctest.Fault{Error: "temporarily_unavailable", Status: 503, Times: 1})
+	e.srv.Inject(parlogin.EndpointRevocation, oidctest.Fault{Error: "temporarily_unavailable", Status: 503, Times: 1})
 	form := url.Values{"token": {"nope"}, "token_type_hint": {"refresh_token"}}
 	status, body := e.revoke(e.client, form)
 	wantOAuthError(t, status, body, http.StatusServiceUnavailable, "temporarily_unavailable")
 	e.mustRevoke(form)
-	reqs := e.srv.Requests(oidctest.Revocation)
+	reqs := e.srv.Requests(parlogin.EndpointRevocation)
 	if len(reqs) != 2 || reqs[1].Get("token") != "nope" || reqs[1].Get("token_type_hint") != "refresh_token" || reqs[1].Get("client_assertion") == "" {
 		t.Errorf("Requests(Revocation) = %v, want the two requests", reqs)
 	}

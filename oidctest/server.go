@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 // Server is an OpenID Provider listening on a loopback address.
@@ -52,8 +54,6 @@ type Server struct {
 	// documentation says that it validates neither iat nor jti, so with EnvID these checks are
 	// off unless StrictClientAssertions is set; without EnvID they are always on.
 	StrictClientAssertions bool
-	// Now is the provider's clock; default time.Now. (Tests also change it at run time with SetClock.)
-	Now func() time.Time
 	// HTTPClient sends the requests the provider makes itself: logout tokens to the clients'
 	// back-channel logout URIs. Its redirect policy is ignored (redirects are not followed).
 	// Default: a client like [Server.Client], which after StartTLS trusts httptest's certificate
@@ -108,24 +108,17 @@ type config struct {
 	signedOffURL     string              // PingOne mode: where /signoff sends a browser without post_logout_redirect_uri
 }
 
-// Endpoint names an endpoint, for faults and for recorded requests.
-type Endpoint string
+// Endpoint names an endpoint, for faults ([Server.Inject]) and recorded requests
+// ([Server.Requests]): it is parlogin.Endpoint, whose constants name them —
+// parlogin.EndpointDiscovery ({issuer}/.well-known/openid-configuration), EndpointJWKS (/jwks),
+// EndpointPAR (/par, RFC 9126), EndpointAuthorization (/authorize), EndpointToken (/token),
+// EndpointUserInfo (/userinfo), EndpointEndSession (/end_session, or /signoff with EnvID) and
+// EndpointRevocation (/revoke, RFC 7009).
+type Endpoint = endpoint.Endpoint
 
-// The endpoints of a Server.
-const (
-	Discovery     Endpoint = "discovery"     // {issuer}/.well-known/openid-configuration
-	JWKS          Endpoint = "jwks"          // {issuer}/jwks
-	PAR           Endpoint = "par"           // {issuer}/par, RFC 9126
-	Authorization Endpoint = "authorization" // {issuer}/authorize
-	Token         Endpoint = "token"         // {issuer}/token
-	UserInfo      Endpoint = "userinfo"      // {issuer}/userinfo
-	EndSession    Endpoint = "end_session"   // {issuer}/end_session, or {issuer}/signoff with EnvID
-	Revocation    Endpoint = "revocation"    // {issuer}/revoke, RFC 7009
-
-	// signedOff is PingOne mode's stand-in for PingOne's hosted "signed off" page,
-	// {URL}/{EnvID}/signon/ (see handleSignoff).
-	signedOff Endpoint = "signed_off"
-)
+// signedOff is PingOne mode's stand-in for PingOne's hosted "signed off" page, {URL}/{EnvID}/signon/
+// (see handleSignoff).
+const signedOff Endpoint = "signed_off"
 
 const (
 	maxBodyBytes = 1 << 20 // request body limit of every endpoint (PingOne: PAR under 1 MB)
@@ -181,9 +174,6 @@ func (s *Server) start(useTLS bool) {
 		panic("oidctest: server already started")
 	}
 	s.started = true
-	if s.Now != nil {
-		s.clock = s.Now
-	}
 	needKey := len(s.keys) == 0
 	s.mu.Unlock()
 	if needKey {
@@ -255,14 +245,14 @@ func newConfig(baseURL, envID string, loginForm bool, editMetadata func(map[stri
 		endSession = "/signoff"
 	}
 	for e, p := range map[Endpoint]string{
-		Discovery:     "/.well-known/openid-configuration",
-		JWKS:          "/jwks",
-		PAR:           "/par",
-		Authorization: "/authorize",
-		Token:         "/token",
-		UserInfo:      "/userinfo",
-		EndSession:    endSession,
-		Revocation:    "/revoke",
+		endpoint.Discovery:     "/.well-known/openid-configuration",
+		endpoint.JWKS:          "/jwks",
+		endpoint.PAR:           "/par",
+		endpoint.Authorization: "/authorize",
+		endpoint.Token:         "/token",
+		endpoint.UserInfo:      "/userinfo",
+		endpoint.EndSession:    endSession,
+		endpoint.Revocation:    "/revoke",
 	} {
 		c.urls[e] = c.issuer + p
 		c.routes[basePath+p] = e
@@ -303,9 +293,10 @@ func (s *Server) Client() *http.Client {
 	return c
 }
 
-// SetClock replaces the provider's clock at run time (for clock-skew tests). nil restores time.Now.
-// The clock decides the expiry of request_uris, codes, tokens and interactions, and the times in
-// issued ID tokens and in checks of client assertions and request objects.
+// SetClock replaces the provider's clock (time.Now by default), before Start or at run time, for
+// tests that move time instead of waiting. nil restores time.Now. The clock decides the expiry of
+// request_uris, codes, tokens and interactions, the times in issued ID and logout tokens and in
+// checks of client assertions and request objects, and the Date header of every answer.
 func (s *Server) SetClock(now func() time.Time) {
 	s.lock()
 	s.clock = now
@@ -387,21 +378,21 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	switch e {
-	case Discovery:
+	case endpoint.Discovery:
 		s.handleDiscovery(w, r)
-	case JWKS:
+	case endpoint.JWKS:
 		s.handleJWKS(w, r)
-	case PAR:
+	case endpoint.PAR:
 		s.handlePAR(w, r, params)
-	case Authorization:
+	case endpoint.Authorization:
 		s.handleAuthorization(w, r, params, authzFault)
-	case Token:
+	case endpoint.Token:
 		s.handleToken(w, r, params)
-	case UserInfo:
+	case endpoint.UserInfo:
 		s.handleUserInfo(w, r)
-	case EndSession:
+	case endpoint.EndSession:
 		s.handleEndSession(w, r, params)
-	case Revocation:
+	case endpoint.Revocation:
 		s.handleRevocation(w, r, params)
 	case signedOff:
 		if s.allowMethods(w, r, e, http.MethodGet, http.MethodHead) {
@@ -412,7 +403,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // frontChannel reports whether e is visited by the browser (and answers with HTML pages).
 func frontChannel(e Endpoint) bool {
-	return e == Authorization || e == EndSession || e == signedOff
+	return e == endpoint.Authorization || e == endpoint.EndSession || e == signedOff
 }
 
 // readParams parses the parameters of a request to e, with the body limited to 1 MB:
@@ -424,7 +415,7 @@ func readParams(w http.ResponseWriter, r *http.Request, e Endpoint) (url.Values,
 	}
 	err := r.ParseForm()
 	params := r.Form
-	if e == PAR || e == Token || e == Revocation {
+	if e == endpoint.PAR || e == endpoint.Token || e == endpoint.Revocation {
 		params = r.PostForm
 	}
 	if params == nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -276,7 +277,7 @@ func TestConcurrentLogins(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := len(e.srv.Requests(oidctest.Token)); got != n {
+	if got := len(e.srv.Requests(parlogin.EndpointToken)); got != n {
 		t.Errorf("%d token requests recorded, want %d", got, n)
 	}
 }

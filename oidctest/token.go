@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/parlogin/parlogin/internal/endpoint"
 )
 
 const accessTokenLifetime = time.Hour
@@ -27,7 +29,7 @@ type refreshToken struct {
 
 // handleToken serves the token endpoint (RFC 6749 section 4.1.3 and section 6).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, params url.Values) {
-	if !s.allowMethods(w, r, Token, http.MethodPost) {
+	if !s.allowMethods(w, r, endpoint.Token, http.MethodPost) {
 		return
 	}
 	if oerr := checkFormPost(r, params); oerr != nil {
@@ -35,7 +37,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, params url.
 		return
 	}
 	now := s.now()
-	c, oerr := s.authenticateClient(r, params, s.cfg.urls[Token], now)
+	c, oerr := s.authenticateClient(r, params, s.cfg.urls[endpoint.Token], now)
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return
@@ -206,7 +208,7 @@ func (s *Server) issueTokens(g *grant, scope, nonce string, now time.Time) (map[
 // handleUserInfo serves the userinfo endpoint (OpenID Connect Core section 5.3): the claims the
 // access token's scope releases, and sub.
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
-	if !s.allowMethods(w, r, UserInfo, http.MethodGet, http.MethodPost) {
+	if !s.allowMethods(w, r, endpoint.UserInfo, http.MethodGet, http.MethodPost) {
 		return
 	}
 	now := s.now()

@@ -482,7 +482,7 @@ func TestReplicasConcurrentRefresh(t *testing.T) {
 			t.Fatalf("the refreshes reached replicas %v, want all three", seen)
 		}
 		refreshes := 0
-		for _, req := range c.op.Requests(oidctest.Token) {
+		for _, req := range c.op.Requests(parlogin.EndpointToken) {
 			if req.Get("grant_type") == "refresh_token" {
 				refreshes++
 			}
