@@ -2,6 +2,7 @@ package parlogin
 
 import (
 	"crypto/rand"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -18,44 +19,75 @@ type assertionSigner struct {
 	issuer   string
 	audience Audience
 	method   jwt.SigningMethod
-	key      []byte
 	lifetime time.Duration
 	now      func() time.Time
+
+	secrets atomic.Pointer[clientSecrets]
+}
+
+// clientSecrets are the client's HMAC keys: the current one, which signs, and during a rotation
+// the one it replaced, tried when the provider refuses the current one, until previousUntil.
+type clientSecrets struct {
+	current       []byte
+	previous      []byte
+	previousUntil time.Time
 }
 
 // newAssertionSigner returns the signer of c's assertions, whose times follow providerNow.
 func newAssertionSigner(c Config, providerNow func() time.Time) *assertionSigner {
-	return &assertionSigner{
+	s := &assertionSigner{
 		clientID: c.ClientID,
 		issuer:   c.Issuer,
 		audience: c.AssertionAudience,
 		method:   jwt.GetSigningMethod(c.SigningAlg),
-		key:      []byte(c.ClientSecret),
 		lifetime: c.AssertionLifetime,
 		now:      providerNow,
 	}
+	s.secrets.Store(&clientSecrets{current: []byte(c.ClientSecret)})
+	return s
 }
 
-// assertion returns a client assertion for a call to endpoint.
-func (s *assertionSigner) assertion(endpoint string) (string, error) {
+// keys returns the secrets to sign with at now: the current one, then the previous one while it
+// is kept.
+func (s *assertionSigner) keys(now time.Time) [][]byte {
+	cs := s.secrets.Load()
+	if cs.previous != nil && now.Before(cs.previousUntil) {
+		return [][]byte{cs.current, cs.previous}
+	}
+	return [][]byte{cs.current}
+}
+
+// rotate makes secret the current secret, keeping the current one as the previous until until.
+func (s *assertionSigner) rotate(secret []byte, until time.Time) {
+	for {
+		old := s.secrets.Load()
+		next := &clientSecrets{current: secret, previous: old.current, previousUntil: until}
+		if s.secrets.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// assertion returns a client assertion for a call to endpoint, signed with key.
+func (s *assertionSigner) assertion(key []byte, endpoint string) (string, error) {
 	aud := s.issuer
 	if s.audience == AudienceEndpoint {
 		aud = endpoint
 	}
 	now := s.now()
-	return s.sign(jwt.MapClaims{
+	return jwt.NewWithClaims(s.method, jwt.MapClaims{
 		"iss": s.clientID,
 		"sub": s.clientID,
 		"aud": aud,
 		"jti": rand.Text(), // 130 random bits
 		"iat": now.Unix(),
 		"exp": now.Add(s.lifetime).Unix(),
-	})
+	}).SignedString(key)
 }
 
-// requestObject returns params as a signed request object (RFC 9101 §4), for a pushed
+// requestObject returns params as a request object (RFC 9101 §4) signed with key, for a pushed
 // authorization request. max_age is a number in a request object (OpenID Connect Core §6.1).
-func (s *assertionSigner) requestObject(params map[string]any) (string, error) {
+func (s *assertionSigner) requestObject(key []byte, params map[string]any) (string, error) {
 	now := s.now()
 	claims := jwt.MapClaims{}
 	for k, v := range params {
@@ -70,9 +102,5 @@ func (s *assertionSigner) requestObject(params map[string]any) (string, error) {
 	claims["exp"] = now.Add(s.lifetime).Unix()
 	t := jwt.NewWithClaims(s.method, claims)
 	t.Header["typ"] = "oauth-authz-req+jwt" // RFC 9101 §10.8: not mistakable for another JWT
-	return t.SignedString(s.key)
-}
-
-func (s *assertionSigner) sign(claims jwt.MapClaims) (string, error) {
-	return jwt.NewWithClaims(s.method, claims).SignedString(s.key)
+	return t.SignedString(key)
 }

@@ -719,7 +719,7 @@ func (f *floorClient) postJSON(target string, form url.Values, want int, v any) 
 func (f *floorClient) login() error {
 	f.par.start()
 	verifier := oauth2.GenerateVerifier()
-	assertion, err := f.signer.assertion(f.parURL)
+	assertion, err := f.signer.assertion(f.signer.keys(time.Now())[0], f.parURL)
 	if err != nil {
 		return err
 	}
@@ -755,7 +755,7 @@ func (f *floorClient) login() error {
 
 	f.token.start()
 	defer f.token.stop()
-	if assertion, err = f.signer.assertion(f.tokenURL); err != nil {
+	if assertion, err = f.signer.assertion(f.signer.keys(time.Now())[0], f.tokenURL); err != nil {
 		return err
 	}
 	var token struct {
@@ -829,7 +829,7 @@ func BenchmarkLogin(b *testing.B) {
 	b.Run("assertion", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := app.auth.signer.assertion(floor.parURL); err != nil {
+			if _, err := app.auth.signer.assertion(app.auth.signer.keys(time.Now())[0], floor.parURL); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -179,23 +179,27 @@ func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) 
 
 // exchange redeems code at the token endpoint with a fresh client assertion and the PKCE verifier.
 func (m *Middleware) exchange(ctx context.Context, op *provider, code, verifier string) (*oauth2.Token, error) {
-	assertion, err := m.signer.assertion(op.tokenURL)
-	if err != nil {
-		return nil, fmt.Errorf("parlogin: signing client assertion: %w", err)
-	}
-	token, err := op.oauth2.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.client), code,
-		oauth2.VerifierOption(verifier),
-		oauth2.SetAuthURLParam("client_assertion_type", clientAssertionType),
-		oauth2.SetAuthURLParam("client_assertion", assertion),
-	)
-	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			// x/oauth2 reports a failed read of the answer as text: keep the deadline inspectable.
-			err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	var token *oauth2.Token
+	err := m.withClientAuth(ctx, func(key []byte) error {
+		assertion, err := m.signer.assertion(key, op.tokenURL)
+		if err != nil {
+			return fmt.Errorf("parlogin: signing client assertion: %w", err)
 		}
-		return nil, tokenError(err)
-	}
-	return token, nil
+		token, err = op.oauth2.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.client), code,
+			oauth2.VerifierOption(verifier),
+			oauth2.SetAuthURLParam("client_assertion_type", clientAssertionType),
+			oauth2.SetAuthURLParam("client_assertion", assertion),
+		)
+		if err != nil {
+			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+				// x/oauth2 reports a failed read of the answer as text: keep the deadline inspectable.
+				err = fmt.Errorf("%w: %w", ctx.Err(), err)
+			}
+			return tokenError(err)
+		}
+		return nil
+	})
+	return token, err
 }
 
 // tokenError turns an error of golang.org/x/oauth2 into a ProviderError.

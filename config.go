@@ -224,6 +224,8 @@ func (c Config) withDefaults() (Config, error) {
 		if redirect != nil && redirect.Scheme == "http" && !isLoopback(redirect.Hostname()) {
 			bad("ResponseMode form_post needs an https RedirectURL: the provider's POST to the callback is cross-site, and browsers send the pending login's cookie with it only when it is SameSite=None and Secure, which they accept over https (and http://localhost) only")
 		}
+	case "pi.flow":
+		bad("ResponseMode pi.flow is PingOne's flow API, for sign-on pages that an app renders itself, which parlogin does not drive: use query or form_post")
 	default:
 		bad("ResponseMode %q is not query or form_post", c.ResponseMode)
 	}

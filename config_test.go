@@ -52,6 +52,7 @@ func TestConfigValidation(t *testing.T) {
 		{"bad alg", func(c *Config) { c.SigningAlg = "RS256" }, "SigningAlg"},
 		{"none alg", func(c *Config) { c.SigningAlg = "none" }, "SigningAlg"},
 		{"bad response mode", func(c *Config) { c.ResponseMode = "fragment" }, "ResponseMode"},
+		{"PingOne's pi.flow", func(c *Config) { c.ResponseMode = "pi.flow" }, "PingOne's flow API"},
 		{"assertion lifetime over an hour", func(c *Config) { c.AssertionLifetime = 61 * time.Minute }, "AssertionLifetime"},
 		{"id token alg none", func(c *Config) { c.IDTokenSigningAlgs = []string{"none"} }, "IDTokenSigningAlgs"},
 		{"id token alg HS256", func(c *Config) { c.IDTokenSigningAlgs = []string{"HS256"} }, "IDTokenSigningAlgs"},

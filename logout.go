@@ -87,21 +87,23 @@ func (m *Middleware) revoke(ctx context.Context, refreshToken string) {
 	if err != nil || op.revocationURL == "" {
 		return
 	}
-	assertion, err := m.signer.assertion(op.revocationURL)
-	if err != nil {
-		m.cfg.Logger.WarnContext(ctx, "parlogin: signing client assertion", "error", err)
-		return
-	}
-	status, body, err := m.post(ctx, EndpointRevocation, op.revocationURL, url.Values{
-		"token":                 {refreshToken},
-		"token_type_hint":       {"refresh_token"},
-		"client_id":             {m.cfg.ClientID},
-		"client_assertion_type": {clientAssertionType},
-		"client_assertion":      {assertion},
+	err = m.withClientAuth(ctx, func(key []byte) error {
+		assertion, err := m.signer.assertion(key, op.revocationURL)
+		if err != nil {
+			return fmt.Errorf("parlogin: signing client assertion: %w", err)
+		}
+		status, body, err := m.post(ctx, EndpointRevocation, op.revocationURL, url.Values{
+			"token":                 {refreshToken},
+			"token_type_hint":       {"refresh_token"},
+			"client_id":             {m.cfg.ClientID},
+			"client_assertion_type": {clientAssertionType},
+			"client_assertion":      {assertion},
+		})
+		if err == nil && status != http.StatusOK {
+			err = jsonOAuthError(EndpointRevocation, status, body)
+		}
+		return err
 	})
-	if err == nil && status != http.StatusOK {
-		err = jsonOAuthError(EndpointRevocation, status, body)
-	}
 	if err != nil {
 		m.cfg.Logger.WarnContext(ctx, "parlogin: revoking the refresh token at logout failed", "error", err)
 	}

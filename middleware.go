@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,11 @@ type Middleware struct {
 	refreshes refreshGroup
 	routes    routes
 	origins   *http.CrossOriginProtection
+	rotation  struct { // what was logged of a client secret rotation (SetClientSecret)
+		sync.Mutex
+		newAccepted bool
+		warnedAt    time.Time
+	}
 	// started is set once New has returned the Middleware: a discovery that fails afterwards is
 	// logged, as nobody else hears of it.
 	started atomic.Bool

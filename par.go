@@ -81,33 +81,42 @@ func (m *Middleware) authorizationParams(a *attempt, extra url.Values) url.Value
 // pushAuthorizationRequest sends params to the PAR endpoint (RFC 9126 §2) and returns the
 // request_uri to send the browser with.
 func (m *Middleware) pushAuthorizationRequest(ctx context.Context, op *provider, params url.Values) (string, error) {
-	form := params
-	if m.cfg.RequestObject {
-		claims := make(map[string]any, len(params))
-		for name := range params {
-			claims[name] = params.Get(name)
+	var requestURI string
+	err := m.withClientAuth(ctx, func(key []byte) error {
+		form := url.Values{}
+		if m.cfg.RequestObject {
+			claims := make(map[string]any, len(params))
+			for name := range params {
+				claims[name] = params.Get(name)
+			}
+			if maxAge := params.Get("max_age"); maxAge != "" {
+				claims["max_age"], _ = strconv.Atoi(maxAge) // checked by extraParams
+			}
+			ro, err := m.signer.requestObject(key, claims)
+			if err != nil {
+				return fmt.Errorf("parlogin: signing request object: %w", err)
+			}
+			form.Set("client_id", m.cfg.ClientID)
+			form.Set("request", ro)
+		} else {
+			for name, values := range params {
+				form[name] = values
+			}
 		}
-		if maxAge := params.Get("max_age"); maxAge != "" {
-			claims["max_age"], _ = strconv.Atoi(maxAge) // checked by extraParams
-		}
-		ro, err := m.signer.requestObject(claims)
+		assertion, err := m.signer.assertion(key, op.parURL)
 		if err != nil {
-			return "", fmt.Errorf("parlogin: signing request object: %w", err)
+			return fmt.Errorf("parlogin: signing client assertion: %w", err)
 		}
-		form = url.Values{"client_id": {m.cfg.ClientID}, "request": {ro}}
-	}
-	assertion, err := m.signer.assertion(op.parURL)
-	if err != nil {
-		return "", fmt.Errorf("parlogin: signing client assertion: %w", err)
-	}
-	form.Set("client_assertion_type", clientAssertionType)
-	form.Set("client_assertion", assertion)
-
-	status, body, err := m.post(ctx, EndpointPAR, op.parURL, form)
-	if err != nil {
-		return "", err
-	}
-	return parseRequestURI(status, body)
+		form.Set("client_assertion_type", clientAssertionType)
+		form.Set("client_assertion", assertion)
+		status, body, err := m.post(ctx, EndpointPAR, op.parURL, form)
+		if err != nil {
+			return err
+		}
+		requestURI, err = parseRequestURI(status, body)
+		return err
+	})
+	return requestURI, err
 }
 
 // maxRequestURI bounds the request_uri a provider may answer: it travels in the redirect to the

@@ -143,22 +143,27 @@ func (m *Middleware) refreshAndShare(ctx context.Context, d *sessionData, key st
 // refreshSession redeems d's refresh token (RFC 6749 §6) and returns d updated with the new tokens
 // and, when the provider sent a new ID token, its claims (OpenID Connect Core §12.2).
 func (m *Middleware) refreshSession(ctx context.Context, op *provider, d *sessionData) (*sessionData, error) {
-	assertion, err := m.signer.assertion(op.tokenURL)
-	if err != nil {
-		return nil, fmt.Errorf("parlogin: signing client assertion: %w", err)
-	}
-	status, body, err := m.post(ctx, EndpointToken, op.tokenURL, url.Values{
-		"grant_type":            {"refresh_token"},
-		"refresh_token":         {d.RefreshToken},
-		"client_id":             {m.cfg.ClientID},
-		"client_assertion_type": {clientAssertionType},
-		"client_assertion":      {assertion},
+	var body []byte
+	var status int
+	err := m.withClientAuth(ctx, func(key []byte) error {
+		assertion, err := m.signer.assertion(key, op.tokenURL)
+		if err != nil {
+			return fmt.Errorf("parlogin: signing client assertion: %w", err)
+		}
+		status, body, err = m.post(ctx, EndpointToken, op.tokenURL, url.Values{
+			"grant_type":            {"refresh_token"},
+			"refresh_token":         {d.RefreshToken},
+			"client_id":             {m.cfg.ClientID},
+			"client_assertion_type": {clientAssertionType},
+			"client_assertion":      {assertion},
+		})
+		if err == nil && status != http.StatusOK {
+			err = jsonOAuthError(EndpointToken, status, body)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if status != http.StatusOK {
-		return nil, jsonOAuthError(EndpointToken, status, body)
 	}
 	var answer struct {
 		AccessToken  string `json:"access_token"`

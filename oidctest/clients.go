@@ -13,6 +13,10 @@ import (
 type Client struct {
 	ID     string // generated (random, URL-safe) when empty
 	Secret string // generated when empty: 32 random bytes, base64url (43 chars)
+	// OtherSecrets are accepted besides Secret, as by a provider that keeps an application's
+	// previous secret valid for a while after a new one is generated (PingOne does): to test a
+	// secret rotation. Register the client again (AddClient) to change or revoke them.
+	OtherSecrets []string
 	// RedirectURIs is the exact-match list of redirect URIs; at least one is needed to authorize.
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string // exact-match list for RP-initiated logout
@@ -68,12 +72,14 @@ func (s *Server) AddClient(c Client) Client {
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.OtherSecrets = slices.Clone(c.OtherSecrets)
 	s.lock()
 	s.clients[c.ID] = c
 	s.mu.Unlock()
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.OtherSecrets = slices.Clone(c.OtherSecrets)
 	return c
 }
 
@@ -131,7 +137,7 @@ func (s *Server) authenticateClient(r *http.Request, params url.Values, endpoint
 	if err := checkHMACAlg(t, c); err != nil {
 		return Client{}, invalidClient("client_assertion %v", err)
 	}
-	if err := verifyHMAC(t, c.Secret); err != nil {
+	if err := verifyClientHMAC(t, c); err != nil {
 		return Client{}, invalidClient("client_assertion %v", err)
 	}
 	if sub, err := stringClaim(t.claims, "sub"); err != nil || sub != iss {

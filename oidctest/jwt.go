@@ -100,6 +100,18 @@ func verifyHMAC(t *jws, secret string) error {
 	return nil
 }
 
+// verifyClientHMAC checks the signature of t against the secrets of c.
+func verifyClientHMAC(t *jws, c Client) error {
+	err := verifyHMAC(t, c.Secret)
+	for _, other := range c.OtherSecrets {
+		if err == nil {
+			break
+		}
+		err = verifyHMAC(t, other)
+	}
+	return err
+}
+
 // verifyRS256 checks the signature of t against keys: the key named by kid, or any key without kid.
 func verifyRS256(t *jws, keys []signingKey) error {
 	if t.alg != "RS256" {

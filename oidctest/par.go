@@ -106,7 +106,7 @@ func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.V
 	if err := checkHMACAlg(t, c); err != nil {
 		return nil, invalid("request %v", err)
 	}
-	if err := verifyHMAC(t, c.Secret); err != nil {
+	if err := verifyClientHMAC(t, c); err != nil {
 		return nil, invalid("request %v", err)
 	}
 	if iss, err := stringClaim(t.claims, "iss"); err != nil || iss != c.ID {
