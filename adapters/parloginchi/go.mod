@@ -1,6 +1,6 @@
 module github.com/parlogin/parlogin/adapters/parloginchi
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/go-chi/chi/v5 v5.5.0
@@ -13,7 +13,7 @@ require (
 	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
 )
 
 replace github.com/parlogin/parlogin => ../..

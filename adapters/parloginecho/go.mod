@@ -1,6 +1,6 @@
 module github.com/parlogin/parlogin/adapters/parloginecho
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/gorilla/sessions v1.4.0
@@ -20,7 +20,7 @@ require (
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
 	golang.org/x/sys v0.46.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 )

@@ -104,7 +104,7 @@ return {epoch, redis.call('ZRANGE', KEYS[2], start, '+inf', 'BYSCORE', 'LIMIT', 
 func (s *Shared) Publish(ctx context.Context, msg []byte, exp time.Time) error {
 	_, err := call(ctx, s.timeout, "publishing to the log", func(ctx context.Context) (struct{}, error) {
 		keys := []string{s.log.meta, s.log.msgs, s.log.exp}
-		return struct{}{}, publishScript.Run(ctx, s.client, keys, msg, expireAt(exp).UnixMilli(), rand.Text(), logTrimBatch).Err()
+		return struct{}{}, publishScript.Run(ctx, s.client, keys, msg, pxat(exp), rand.Text(), logTrimBatch).Err()
 	})
 	return err
 }

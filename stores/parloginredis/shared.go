@@ -52,14 +52,12 @@ func New(client redis.UniversalClient, opts ...Option) *Shared {
 
 func (s *Shared) key(key string) string { return s.prefix + "shared:" + key }
 
-// expireAt returns exp in the form of a PXAT expiry: go-redis sends no expiry for the zero time,
-// and Redis refuses a time before 1970, so times before then become the earliest it accepts,
-// which has passed.
-func expireAt(exp time.Time) time.Time {
-	if exp.UnixMilli() < 1 {
-		return time.UnixMilli(1)
-	}
-	return exp.Truncate(time.Millisecond)
+// pxat returns exp as a PXAT argument, in Unix milliseconds: Redis refuses a time before 1970, so
+// times before then become the earliest it accepts, which has passed. The command is spelled out
+// rather than built with go-redis's SetArgs, whose ExpireAt is EXAT, whole seconds, in some
+// versions.
+func pxat(exp time.Time) int64 {
+	return max(exp.UnixMilli(), 1)
 }
 
 // Claim stores key until exp unless it is stored already (SET NX PXAT), and reports whether it
@@ -67,7 +65,7 @@ func expireAt(exp time.Time) time.Time {
 // A claimed key holds an empty value.
 func (s *Shared) Claim(ctx context.Context, key string, exp time.Time) (bool, error) {
 	return call(ctx, s.timeout, "claiming a key", func(ctx context.Context) (bool, error) {
-		err := s.client.SetArgs(ctx, s.key(key), "", redis.SetArgs{Mode: "NX", ExpireAt: expireAt(exp)}).Err()
+		err := s.client.Do(ctx, "SET", s.key(key), "", "NX", "PXAT", pxat(exp)).Err()
 		if errors.Is(err, redis.Nil) {
 			return false, nil // stored already
 		}
@@ -78,7 +76,7 @@ func (s *Shared) Claim(ctx context.Context, key string, exp time.Time) (bool, er
 // Set stores value under key until exp (SET PXAT), replacing any earlier value or claim.
 func (s *Shared) Set(ctx context.Context, key string, value []byte, exp time.Time) error {
 	_, err := call(ctx, s.timeout, "setting a key", func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, s.client.SetArgs(ctx, s.key(key), value, redis.SetArgs{ExpireAt: expireAt(exp)}).Err()
+		return struct{}{}, s.client.Do(ctx, "SET", s.key(key), value, "PXAT", pxat(exp)).Err()
 	})
 	return err
 }
