@@ -295,7 +295,7 @@ func TestCallbackMalformed(t *testing.T) {
 			if !errors.Is(h.errs.last(), tc.wantErr) || resp.StatusCode != ErrorStatus(tc.wantErr) {
 				t.Fatalf("status %d, error %v; want %v", resp.StatusCode, h.errs.last(), tc.wantErr)
 			}
-			if tc.wantErr == ErrMethodNotAllowed && resp.Header.Get("Allow") != "GET, POST" {
+			if errors.Is(tc.wantErr, ErrMethodNotAllowed) && resp.Header.Get("Allow") != "GET, POST" {
 				t.Errorf("Allow = %q, want GET, POST", resp.Header.Get("Allow"))
 			}
 		})

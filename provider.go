@@ -130,7 +130,7 @@ func (m *Middleware) provider(ctx context.Context) (*provider, error) {
 		}
 		wait = make(chan struct{})
 		l.inFlight = wait
-		go m.discoverOnce(wait)
+		go m.discoverOnce(wait) //nolint:gosec // G118: a discovery serves every waiting request, not only this one
 	}
 	l.mu.Unlock()
 	select {

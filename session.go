@@ -261,7 +261,7 @@ func (s *sessionManager) save(ctx context.Context, w http.ResponseWriter, r *htt
 }
 
 func (s *sessionManager) write(w http.ResponseWriter, r *http.Request, rec *record, d *sessionData) error {
-	b, err := json.Marshal(d)
+	b, err := json.Marshal(d) //nolint:gosec // G117: sessions keep tokens by design (SaveTokens), encrypted or server-side
 	if err != nil {
 		return err
 	}

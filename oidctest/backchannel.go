@@ -181,7 +181,9 @@ func (s *Server) endSession(ctx context.Context, subject, sid string, now time.T
 		}
 		wg.Go(func() {
 			if token, err := s.logoutToken(c.ID, sess.subject, sess.id, now); err == nil {
-				s.postLogoutToken(ctx, c, token)
+				// A client that did not accept it is not the browser's business: the end-session
+				// endpoint answers all the same, as providers do (BackchannelLogout reports it).
+				_ = s.postLogoutToken(ctx, c, token)
 			}
 		})
 	}

@@ -39,7 +39,10 @@ type receivedRequest struct {
 func newReceiver(t *testing.T, useTLS bool) *receiver {
 	rc := &receiver{}
 	rc.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		rc.mu.Lock()
 		rc.requests = append(rc.requests, receivedRequest{r.Method, r.Header.Get("Content-Type"), r.PostForm})
 		answer := rc.answer

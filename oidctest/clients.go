@@ -48,7 +48,7 @@ type Client struct {
 }
 
 // jwtBearer is the client_assertion_type of client_secret_jwt (RFC 7523 section 2.2).
-const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" //nolint:gosec // G101: a URN, not a credential
 
 // maxAssertionLifetime is how far in the future a client assertion may expire. PingOne: "Tokens
 // that expire more than one hour from now are rejected."

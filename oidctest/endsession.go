@@ -70,7 +70,7 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, params
 	}
 	s.endSession(r.Context(), hint.subject, hint.sid, s.now())
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	http.Redirect(w, r, u.String(), http.StatusSeeOther) //nolint:gosec // G710: a post_logout_redirect_uri registered exactly
 }
 
 // maxSignoffRedirect bounds post_logout_redirect_uri and state together at PingOne's /signoff:
@@ -141,7 +141,7 @@ func (s *Server) handleSignoff(w http.ResponseWriter, r *http.Request, params ur
 	}
 	s.endSession(r.Context(), hint.subject, hint.sid, s.now())
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, target, http.StatusFound)
+	http.Redirect(w, r, target, http.StatusFound) //nolint:gosec // G710: a registered post_logout_redirect_uri, or the provider's own page
 }
 
 // postLogoutRedirectRegistered reports whether uri is a registered post-logout redirect URI of

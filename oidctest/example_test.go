@@ -165,8 +165,12 @@ func ExampleServer_Inject() {
 			return
 		}
 		var body map[string]string
-		json.NewDecoder(resp.Body).Decode(&body)
+		err = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
 		fmt.Println(resp.StatusCode, body["error"])
 	}
 	// Output:

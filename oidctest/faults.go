@@ -97,7 +97,7 @@ func (s *Server) answerFault(w http.ResponseWriter, e Endpoint, f Fault) bool {
 		}
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		w.Write([]byte(f.Body))
+		_, _ = w.Write([]byte(f.Body))
 		return true
 	case f.Error != "":
 		status := faultStatus(f.Status, http.StatusBadRequest)

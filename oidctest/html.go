@@ -124,7 +124,8 @@ func (s *Server) formPostPage(w http.ResponseWriter, redirectURI string, params 
 	d := struct {
 		Action template.URL // the registered redirect URI, trusted as is (it may have any scheme)
 		Fields []field
-	}{template.URL(redirectURI), fields}
+	}{template.URL(redirectURI), fields} //nolint:gosec // G203: a redirect URI registered exactly and matched before
+
 	writePage(w, http.StatusOK, "form_post", d, "script-src 'unsafe-inline'; ")
 }
 
@@ -156,7 +157,7 @@ func writePage(w http.ResponseWriter, status int, page string, data any, extraCS
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; "+extraCSP+"frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	_, _ = w.Write(buf.Bytes())
 }
 
 var (

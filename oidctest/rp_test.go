@@ -196,7 +196,7 @@ func (a *rp) callback(w http.ResponseWriter, r *http.Request) error {
 	claims := jwt.MapClaims{}
 	if _, err := jwt.ParseWithClaims(tokens.IDToken, claims, func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation()); err != nil {
-		return fmt.Errorf("ID token: %v", err)
+		return fmt.Errorf("ID token: %w", err)
 	}
 	if claims["nonce"] != "n-"+r.FormValue("state") {
 		return fmt.Errorf("ID token nonce %v", claims["nonce"])

@@ -184,10 +184,10 @@ func (s *Server) start(useTLS bool) {
 	if s.Addr != "" {
 		ln, err := net.Listen("tcp", s.Addr)
 		if err != nil {
-			ts.Listener.Close()
+			_ = ts.Listener.Close()
 			panic(fmt.Sprintf("oidctest: listen on %s: %v", s.Addr, err))
 		}
-		ts.Listener.Close()
+		_ = ts.Listener.Close() // httptest's own listener, replaced
 		ts.Listener = ln
 	}
 	ts.Config.ReadHeaderTimeout = readHeaderTimeout

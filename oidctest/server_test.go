@@ -320,17 +320,17 @@ func concurrentLogin(e *env, name string) error {
 		"scope": {"openid"}, "state": {name}, "code_challenge": {challenge(verifier)}, "code_challenge_method": {"S256"},
 	})
 	if err != nil || status != http.StatusCreated {
-		return fmt.Errorf("%s: PAR: %d %s %v", name, status, body, err)
+		return fmt.Errorf("%s: PAR: %d %s %w", name, status, body, err)
 	}
 	var pushed struct {
 		RequestURI string `json:"request_uri"`
 	}
 	if err := json.Unmarshal(body, &pushed); err != nil {
-		return fmt.Errorf("%s: PAR answer: %v", name, err)
+		return fmt.Errorf("%s: PAR answer: %w", name, err)
 	}
 	resp, err := e.http.Get(endpoint("authorization_endpoint") + "?" + url.Values{"client_id": {c.ID}, "request_uri": {pushed.RequestURI}}.Encode())
 	if err != nil {
-		return fmt.Errorf("%s: authorization: %v", name, err)
+		return fmt.Errorf("%s: authorization: %w", name, err)
 	}
 	resp.Body.Close()
 	loc, err := url.Parse(resp.Header.Get("Location"))
@@ -342,24 +342,24 @@ func concurrentLogin(e *env, name string) error {
 		"redirect_uri": {c.RedirectURIs[0]}, "code_verifier": {verifier},
 	})
 	if err != nil || status != http.StatusOK {
-		return fmt.Errorf("%s: token: %d %s %v", name, status, body, err)
+		return fmt.Errorf("%s: token: %d %s %w", name, status, body, err)
 	}
 	var tokens struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal(body, &tokens); err != nil {
-		return fmt.Errorf("%s: token answer: %v", name, err)
+		return fmt.Errorf("%s: token answer: %w", name, err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, endpoint("userinfo_endpoint"), nil)
 	req.Header.Set("Authorization", "Bearer "+tokens.AccessToken)
 	resp, err = e.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: userinfo: %v", name, err)
+		return fmt.Errorf("%s: userinfo: %w", name, err)
 	}
 	defer resp.Body.Close()
 	var info map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || info["sub"] != "alice" {
-		return fmt.Errorf("%s: userinfo: %d %v %v", name, resp.StatusCode, info, err)
+		return fmt.Errorf("%s: userinfo: %d %v %w", name, resp.StatusCode, info, err)
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func TestErrorHandler(t *testing.T) {
 				if !errors.As(handled, &he) || he.Code != tc.wantStatus || !errors.Is(he, tc.wantErr) {
 					t.Errorf("e.HTTPErrorHandler got %#v, want an *echo.HTTPError %d wrapping %v", handled, tc.wantStatus, tc.wantErr)
 				}
-				if tc.returned && returned != handled {
+				if tc.returned && returned != handled { //nolint:errorlint // the very value that e.HTTPErrorHandler got
 					t.Errorf("the middleware got %v, want the error e.HTTPErrorHandler got", returned)
 				}
 				if !tc.returned && returned != nil {

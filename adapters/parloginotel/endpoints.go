@@ -3,6 +3,7 @@ package parloginotel
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/url"
 	"strings"
@@ -124,7 +125,7 @@ func (d *discovery) read(p []byte, err error) {
 	}
 	d.buf.Write(p)
 	switch {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		d.es.learn(d.buf.Bytes())
 		d.giveUp()
 	case err != nil:

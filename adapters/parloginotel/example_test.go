@@ -60,7 +60,7 @@ func Example() {
 	}
 	mux.Handle("/auth/", auth.Handler())
 	mux.Handle("GET /private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "private")
+		_, _ = io.WriteString(w, "private")
 	})))
 
 	op.Login(exampleT{}, app.URL+"/private", "alice") // in a test, pass its *testing.T
@@ -151,7 +151,7 @@ func Example_prometheus() {
 		log.Fatal(err)
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
-	defer mp.Shutdown(context.Background())
+	defer func() { _ = mp.Shutdown(context.Background()) }()
 	metrics, err := parloginotel.New(parloginotel.WithMeterProvider(mp)) // or otel.SetMeterProvider(mp)
 	if err != nil {
 		log.Fatal(err)

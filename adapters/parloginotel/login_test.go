@@ -72,16 +72,16 @@ func TestLogin(t *testing.T) {
 			mux.Handle("/auth/", auth.Handler())
 			mux.Handle("GET /private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				u, _ := parlogin.FromContext(r.Context())
-				io.WriteString(w, "hello, "+u.Subject)
+				_, _ = io.WriteString(w, "hello, "+u.Subject)
 			})))
-			mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })
+			mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "home") })
 
 			browser := srv.Login(t, app.URL+"/private", "alice")
 			resp, err := browser.Post(app.URL+"/auth/logout", "application/x-www-form-urlencoded", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			io.Copy(io.Discard, resp.Body)
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 
 			// Metrics: one login started and succeeded, with its duration, and one logout.

@@ -23,7 +23,7 @@ func metering(t *testing.T) (*parloginotel.Metrics, *sdkmetric.ManualReader) {
 	t.Helper()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { mp.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 	m, err := parloginotel.New(parloginotel.WithMeterProvider(mp))
 	if err != nil {
 		t.Fatal(err)

@@ -78,25 +78,25 @@ func newProvider(t *testing.T, edit func(map[string]any)) *provider {
 			edit(doc)
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(doc)
+		_ = json.NewEncoder(w).Encode(doc)
 	})
 	mux.HandleFunc("POST "+keycloakPaths[parlogin.EndpointPAR], func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, `{"request_uri":"urn:ietf:params:oauth:request_uri:x","expires_in":60}`)
+		_, _ = io.WriteString(w, `{"request_uri":"urn:ietf:params:oauth:request_uri:x","expires_in":60}`)
 	})
 	mux.HandleFunc("POST "+keycloakPaths[parlogin.EndpointToken], func(w http.ResponseWriter, r *http.Request) {
 		if r.PostFormValue("grant_type") == "refresh_token" {
 			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, `{"error":"invalid_grant"}`)
+			_, _ = io.WriteString(w, `{"error":"invalid_grant"}`)
 			return
 		}
-		io.WriteString(w, `{"access_token":"`+secretToken+`","token_type":"Bearer"}`)
+		_, _ = io.WriteString(w, `{"access_token":"`+secretToken+`","token_type":"Bearer"}`)
 	})
 	mux.HandleFunc(keycloakPaths[parlogin.EndpointJWKS], func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"keys":[]}`)
+		_, _ = io.WriteString(w, `{"keys":[]}`)
 	})
 	mux.HandleFunc(keycloakPaths[parlogin.EndpointUserInfo], func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"sub":"alice"}`)
+		_, _ = io.WriteString(w, `{"sub":"alice"}`)
 	})
 	mux.HandleFunc("POST "+keycloakPaths[parlogin.EndpointRevocation], func(w http.ResponseWriter, r *http.Request) {})
 	return p
@@ -138,7 +138,7 @@ func tracing(t *testing.T) (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	t.Cleanup(func() { tp.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	return rec, tp
 }
 
@@ -335,7 +335,7 @@ func TestSpanErrors(t *testing.T) {
 				t.Fatalf("error %v, want one: %v", err, tc.wantErr)
 			}
 			if err == nil {
-				io.Copy(io.Discard, resp.Body)
+				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
 			spans := rec.Ended()
@@ -374,7 +374,7 @@ func TestSpanParentAndEnd(t *testing.T) {
 		name   string
 		finish func(io.ReadCloser)
 	}{
-		{"read to the end", func(b io.ReadCloser) { io.ReadAll(b) }},
+		{"read to the end", func(b io.ReadCloser) { _, _ = io.ReadAll(b) }},
 		{"closed unread", func(b io.ReadCloser) { b.Close() }},
 	}
 	for _, tc := range tests {
@@ -428,7 +428,7 @@ func TestPropagation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			io.ReadAll(resp.Body)
+			_, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 
 			if h := req.Header.Get("Traceparent"); h != "" {

@@ -127,7 +127,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	logins := loginPhase(ctx, users, o.logins)
 	if logins.count == 0 {
-		return fmt.Errorf("no login succeeded: %v", logins.firstErr)
+		return fmt.Errorf("no login succeeded: %w", logins.firstErr)
 	}
 	var ready []*user
 	for _, u := range users {
@@ -197,7 +197,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	if errs > 0 {
-		return fmt.Errorf("%d errors (first: %v)", errs, firstErr)
+		return fmt.Errorf("%d errors (first: %w)", errs, firstErr)
 	}
 	return nil
 }

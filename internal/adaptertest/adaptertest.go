@@ -81,16 +81,16 @@ func (b *Bench) New(c parlogin.Config) *parlogin.Middleware {
 // Home writes the public page for u, signed in or nil.
 func (b *Bench) Home(w io.Writer, u *parlogin.User) {
 	if u == nil {
-		io.WriteString(w, "home of nobody")
+		_, _ = io.WriteString(w, "home of nobody")
 		return
 	}
-	io.WriteString(w, "home of "+u.Subject)
+	_, _ = io.WriteString(w, "home of "+u.Subject)
 }
 
 // Private writes the protected page for u, at the request URI of the request.
 func (b *Bench) Private(w io.Writer, u *parlogin.User, requestURI string) {
 	b.Served.Add(1)
-	io.WriteString(w, "private page of "+u.Subject+" at "+requestURI)
+	_, _ = io.WriteString(w, "private page of "+u.Subject+" at "+requestURI)
 }
 
 // Me writes the protected API's answer for u.
