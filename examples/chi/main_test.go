@@ -6,11 +6,8 @@ import (
 	"github.com/parlogin/parlogin/examples/internal/exampletest"
 )
 
-func TestLoginLogout(t *testing.T) {
-	exampletest.LoginLogout(t, routes)
-}
+// app is this example's code, for the tests that every example passes.
+var app = exampletest.App{Config: config, Routes: routes}
 
-// TestCallbackPath: the callback is served at the path of PARLOGIN_REDIRECT_URL too.
-func TestCallbackPath(t *testing.T) {
-	exampletest.CallbackPath(t, routes)
-}
+func TestLoginLogout(t *testing.T)  { exampletest.LoginLogout(t, app) }
+func TestCallbackPath(t *testing.T) { exampletest.CallbackPath(t, app) }
