@@ -41,7 +41,8 @@ func config(env *demo.Env) parlogin.Config {
 		ClientID:     env.ClientID,
 		ClientSecret: env.ClientSecret,
 		RedirectURL:  env.RedirectURL, // the public URL of /auth/callback
-		// The session cookies' keys, derived from PARLOGIN_SESSION_KEY: the same on every replica.
+		// The cookies' keys, derived with HKDF from PARLOGIN_SESSION_KEY (openssl rand -hex 32),
+		// which every replica shares; without it, random keys end the sessions at each restart.
 		Store:  sessions.NewCookieStore(env.HashKey, env.BlockKey),
 		Scopes: env.Scopes, // "profile email": parlogin itself asks for "openid" only
 		// Where the provider sends the user after logout: RedirectURL's origin + "/".
