@@ -7,4 +7,4 @@ import (
 )
 
 // The example against oidc-provider: login, API and logout through the provider's pages.
-func TestInteropLoginLogout(t *testing.T) { interop.LoginLogout(t, routes, "HS256") }
+func TestInteropLoginLogout(t *testing.T) { interop.LoginLogout(t, app, "HS256") }

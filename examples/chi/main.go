@@ -1,36 +1,68 @@
-// Command chi is the parlogin example for a chi router. With no configuration it signs in against
-// an embedded test provider on 127.0.0.1; set PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID,
-// PARLOGIN_CLIENT_SECRET and PARLOGIN_REDIRECT_URL to use a real provider.
+// Command chi is parlogin's example for a chi router. From the repository's root,
 //
 //	go run ./examples/chi
+//
+// prints the URL to open. With no configuration it signs in at an embedded test provider; the
+// PARLOGIN_* variables (see examples/internal/demo) name a real provider, Redis, and more.
 package main
 
 import (
 	"context"
-	"fmt"
+	"log"
 	"net/http"
 	"os"
-	"os/signal"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/adapters/parloginchi"
 	"github.com/parlogin/parlogin/examples/internal/demo"
+	"github.com/parlogin/parlogin/stores/parloginredis"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := demo.Run(ctx, os.Getenv, os.Stdout, routes); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	env, err := demo.Load(os.Getenv) // the PARLOGIN_* variables
+	if err != nil {
+		log.Fatal(err)
 	}
+	auth, err := parlogin.New(context.Background(), config(env))
+	if err != nil {
+		log.Fatal(err) // bad configuration, or the provider is unreachable
+	}
+	log.Printf("parlogin example: open %s/private", env.URL)
+	log.Fatal(http.ListenAndServe(env.Addr, routes(auth, env.SaveTokens)))
 }
 
-func routes(auth *parlogin.Middleware, callbackPath string) http.Handler {
+// config is parlogin's configuration.
+func config(env *demo.Env) parlogin.Config {
+	c := parlogin.Config{
+		Issuer:       env.Issuer,
+		ClientID:     env.ClientID,
+		ClientSecret: env.ClientSecret,
+		RedirectURL:  env.RedirectURL, // the public URL of /auth/callback
+		// The cookies' keys, derived with HKDF from PARLOGIN_SESSION_KEY (openssl rand -hex 32),
+		// which every replica shares; without it, random keys end the sessions at each restart.
+		Store:  sessions.NewCookieStore(env.HashKey, env.BlockKey),
+		Scopes: env.Scopes, // "profile email": parlogin itself asks for "openid" only
+		// Where the provider sends the user after logout: RedirectURL's origin + "/".
+		PostLogoutRedirectURL: env.PostLogoutRedirectURL,
+		SigningAlg:            env.SigningAlg,
+		ResponseMode:          env.ResponseMode,
+		SaveTokens:            env.SaveTokens,
+	}
+	if env.Redis != nil { // PARLOGIN_REDIS_ADDR: one go-redis client for both
+		c.Store = parloginredis.NewStore(env.Redis, env.HashKey, env.BlockKey) // sessions
+		c.Shared = parloginredis.New(env.Redis)                                // what replicas share
+	}
+	return c
+}
+
+// routes are the app's pages and API, and parlogin's routes at /auth.
+func routes(auth *parlogin.Middleware, saveTokens bool) http.Handler {
 	r := chi.NewRouter()
+	r.Mount("/auth", parloginchi.Routes(auth)) // callback, login, logout, backchannel-logout
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		u, _ := auth.User(r)
+		u, _ := auth.User(r) // open to all, more for the signed in
 		demo.Home(w, u)
 	})
 	r.With(auth.Require).Get("/private", func(w http.ResponseWriter, r *http.Request) {
@@ -43,11 +75,20 @@ func routes(auth *parlogin.Middleware, callbackPath string) http.Handler {
 			u, _ := parlogin.FromContext(r.Context())
 			demo.Me(w, u)
 		})
+		if saveTokens {
+			r.Get("/token", func(w http.ResponseWriter, r *http.Request) {
+				tok, err := auth.Token(w, r) // refreshed first when it has expired
+				if err != nil {              // a refused refresh has ended the session
+					status := parlogin.ErrorStatus(err)
+					http.Error(w, http.StatusText(status), status)
+					return
+				}
+				// tok.AccessToken calls APIs on the user's behalf (tok.SetAuthHeader(req)), and
+				// tok.Extra("id_token").(string) is the ID token. Never show them: this says only
+				// what kind of token it is and when it expires.
+				demo.Token(w, tok)
+			})
+		}
 	})
-	r.Mount("/auth", parloginchi.Routes(auth)) // /auth/callback, /auth/login, /auth/logout
-	if callbackPath != "/auth/callback" {      // PARLOGIN_REDIRECT_URL has a path of its own
-		r.Get(callbackPath, auth.Callback)
-		r.Post(callbackPath, auth.Callback)
-	}
 	return r
 }

@@ -4,13 +4,19 @@ import (
 	"testing"
 
 	"github.com/parlogin/parlogin/examples/internal/exampletest"
+	"github.com/parlogin/parlogin/examples/internal/interop"
 )
 
-func TestLoginLogout(t *testing.T) {
-	exampletest.LoginLogout(t, routes)
-}
+// app is this example's code, for the tests that every example passes.
+var app = exampletest.App{Config: config, Routes: routes}
 
-// TestCallbackPath: the callback is served at the path of PARLOGIN_REDIRECT_URL too.
-func TestCallbackPath(t *testing.T) {
-	exampletest.CallbackPath(t, routes)
+func TestLoginLogout(t *testing.T)       { exampletest.LoginLogout(t, app) }
+func TestCallbackPath(t *testing.T)      { exampletest.CallbackPath(t, app) }
+func TestBehindProxy(t *testing.T)       { exampletest.BehindProxy(t, app) }
+func TestToken(t *testing.T)             { exampletest.Token(t, app) }
+func TestBackchannelLogout(t *testing.T) { exampletest.BackchannelLogout(t, app) }
+
+// TestRedisSessions: PARLOGIN_REDIS_ADDR, with a real redis-server.
+func TestRedisSessions(t *testing.T) {
+	exampletest.RedisSessions(t, app, interop.StartRedis(t).Socket)
 }

@@ -276,7 +276,7 @@ func startApp(ctx context.Context, addr string) (*testApp, error) {
 	mux.Handle("GET /public", hello)
 	mux.Handle("GET /private", a.auth.Require(hello))
 	mux.Handle("GET /gorilla", gorilla.require(hello))
-	mux.HandleFunc("GET /auth/callback", a.auth.Callback)
+	mux.Handle("/auth/", a.auth.Handler())
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = a.srv.Serve(ln) }()
 	return a, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parlogin/parlogin"
+	"golang.org/x/oauth2"
 )
 
 // profile is what the pages show of a user.
@@ -65,4 +66,15 @@ func Private(w http.ResponseWriter, u *parlogin.User) { render(w, "Private page"
 func Me(w http.ResponseWriter, u *parlogin.User) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(newProfile(u))
+}
+
+// Token answers GET /api/token with what kind of token tok is and when it expires, never with the
+// tokens themselves: they are credentials, for the app's own calls to APIs.
+func Token(w http.ResponseWriter, tok *oauth2.Token) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(struct {
+		Type   string    `json:"token_type"`
+		Expiry time.Time `json:"expiry,omitzero"`
+	}{tok.Type(), tok.Expiry.UTC()})
 }

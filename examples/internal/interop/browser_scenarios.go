@@ -6,53 +6,53 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/parlogin/parlogin/examples/internal/demo"
+	"github.com/parlogin/parlogin/examples/internal/exampletest"
 )
 
 // BrowserLoginLogout logs in and out of the example built by mount in headless Chromium against
 // oidc-provider, with the given response mode ("query" or "form_post": the provider's form then
 // posts to the callback, which is where SameSite cookie mistakes show). It saves screenshots of the
 // provider's login page and of the protected page.
-func BrowserLoginLogout(t *testing.T, mount demo.Mount, responseMode string) {
+func BrowserLoginLogout(t *testing.T, app exampletest.App, responseMode string) {
 	p := Start(t)
-	app := StartApp(t, p, mount, "HS256", map[string]string{"PARLOGIN_RESPONSE_MODE": responseMode})
+	a := StartApp(t, p, app, "HS256", map[string]string{"PARLOGIN_RESPONSE_MODE": responseMode}, nil)
 	tab := Chromium(t)
 
-	do(t, tab, chromedp.Navigate(app.URL+"/private?mode="+responseMode), chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
+	do(t, tab, chromedp.Navigate(a.URL+"/private?mode="+responseMode), chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
 	Screenshot(t, tab, "provider-login-"+responseMode)
 	browserSignIn(t, tab, "alice")
 	if got := text(t, tab, `#sub`); got != "alice" {
 		t.Fatalf("protected page shows %q, want alice", got)
 	}
-	if loc := location(t, tab); loc != app.URL+"/private?mode="+responseMode {
+	if loc := location(t, tab); loc != a.URL+"/private?mode="+responseMode {
 		t.Fatalf("landed on %s", loc)
 	}
 	Screenshot(t, tab, "protected-page-"+responseMode)
 
 	do(t, tab, chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`button[name="logout"][value="yes"]`)))
 	do(t, tab, chromedp.Click(chromedp.CSS(`button[name="logout"][value="yes"]`)), chromedp.WaitVisible(chromedp.CSS(`#login`)))
-	if loc := location(t, tab); !strings.HasPrefix(loc, app.URL+"/") {
+	if loc := location(t, tab); !strings.HasPrefix(loc, a.URL+"/") {
 		t.Fatalf("after logout the browser is at %s", loc)
 	}
-	do(t, tab, chromedp.Navigate(app.URL+"/private"), chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
+	do(t, tab, chromedp.Navigate(a.URL+"/private"), chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
 }
 
 // BrowserTwoTabs starts logins in two tabs of one browser before finishing either, then finishes
 // both: each must land on its own page, signed in.
-func BrowserTwoTabs(t *testing.T, mount demo.Mount) {
+func BrowserTwoTabs(t *testing.T, app exampletest.App) {
 	p := Start(t)
-	app := StartApp(t, p, mount, "HS256", nil)
+	a := StartApp(t, p, app, "HS256", nil, nil)
 	first := Chromium(t)
 	second, cancel := chromedp.NewContext(first) // another tab of the same browser
 	t.Cleanup(cancel)
 
 	for i, tab := range []context.Context{first, second} {
-		target := app.URL + "/private?tab=" + string(rune('1'+i))
+		target := a.URL + "/private?tab=" + string(rune('1'+i))
 		do(t, tab, chromedp.Navigate(target), chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
 	}
 	for i, tab := range []context.Context{second, first} {
 		browserSignIn(t, tab, "alice")
-		want := app.URL + "/private?tab=" + string(rune('2'-i))
+		want := a.URL + "/private?tab=" + string(rune('2'-i))
 		if loc, sub := location(t, tab), text(t, tab, `#sub`); loc != want || sub != "alice" {
 			t.Fatalf("tab ended at %s signed in as %q, want %s as alice", loc, sub, want)
 		}

@@ -2,18 +2,20 @@ package interop
 
 import (
 	"bufio"
+	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
-	"github.com/gomodule/redigo/redis"
+	"github.com/redis/go-redis/v9"
 )
 
 // Redis is a redis-server started for a test, listening on a unix socket only.
 type Redis struct {
-	Socket string
+	Socket string // its path, for PARLOGIN_REDIS_ADDR
+	client *redis.Client
 }
 
 // StartRedis starts Debian's redis-server for the test, without persistence, and stops it when the
@@ -49,7 +51,9 @@ func StartRedis(t *testing.T) *Redis {
 				for lines.Scan() {
 				}
 			}()
-			return &Redis{Socket: socket}
+			r := &Redis{Socket: socket, client: redis.NewClient(&redis.Options{Network: "unix", Addr: socket})}
+			t.Cleanup(func() { r.client.Close() })
+			return r
 		}
 	}
 	t.Fatalf("redis-server did not start:\n%s", log.String())
@@ -59,12 +63,7 @@ func StartRedis(t *testing.T) *Redis {
 // Keys returns the keys in Redis that match pattern.
 func (r *Redis) Keys(t *testing.T, pattern string) []string {
 	t.Helper()
-	conn, err := redis.Dial("unix", r.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	keys, err := redis.Strings(conn.Do("KEYS", pattern))
+	keys, err := r.client.Keys(context.Background(), pattern).Result()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,32 +1,29 @@
 package interop
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/examples/internal/browser"
-	"github.com/parlogin/parlogin/examples/internal/demo"
 	"github.com/parlogin/parlogin/examples/internal/exampletest"
 )
 
-// App is an example app started against the provider with its client registered.
+// App is an example started against the provider, with its client registered.
 type App struct {
-	*demo.Server
+	*exampletest.Server
 	Client Client
 }
 
-// StartApp starts the example built by mount against p through its PARLOGIN_* settings, as a
-// user would run it, and registers its client with p. env adds settings.
-func StartApp(t *testing.T, p *Provider, mount demo.Mount, alg string, env map[string]string) *App {
+// StartApp starts the example's code against p through its PARLOGIN_* settings, as a user would
+// run it, and registers its client with p. env adds settings; edit, if not nil, changes parlogin's
+// configuration last (see [exampletest.Start]).
+func StartApp(t *testing.T, p *Provider, app exampletest.App, alg string, env map[string]string, edit func(*parlogin.Config)) *App {
 	t.Helper()
 	c := Client{ID: "app-" + rand.Text(), Secret: rand.Text() + rand.Text() + rand.Text(), AuthAlg: alg}
 	settings := map[string]string{
@@ -38,9 +35,9 @@ func StartApp(t *testing.T, p *Provider, mount demo.Mount, alg string, env map[s
 	for k, v := range env {
 		settings[k] = v
 	}
-	srv := exampletest.Start(t, mount, settings)
-	c.RedirectURIs = []string{srv.URL + "/auth/callback"}
-	c.PostLogoutRedirectURIs = []string{srv.URL + "/"}
+	srv := exampletest.Start(t, app, settings, edit)
+	c.RedirectURIs = []string{srv.Env.RedirectURL}
+	c.PostLogoutRedirectURIs = []string{srv.Env.PostLogoutRedirectURL}
 	p.Register(t, c)
 	return &App{Server: srv, Client: c}
 }
@@ -77,20 +74,20 @@ func signIn(t *testing.T, b *browser.T, loginPage *browser.Page, username string
 	return page
 }
 
-// LoginLogout checks the example built by mount against oidc-provider, with client assertions
+// LoginLogout checks the example against oidc-provider, with client assertions
 // signed with alg: the API refuses an anonymous call, a login through the provider's pages reaches
 // the protected page with the right subject, the authorization response carried the provider's
 // iss (RFC 9207), the API answers, and logout goes through the provider's end-session endpoint.
-func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
+func LoginLogout(t *testing.T, app exampletest.App, alg string) {
 	p := Start(t)
-	app := StartApp(t, p, mount, alg, nil)
+	a := StartApp(t, p, app, alg, nil, nil)
 	b := browser.NewT(t, nil)
 
-	if page := b.Fetch(app.URL + "/api/me"); page.Status != http.StatusUnauthorized {
+	if page := b.Fetch(a.URL + "/api/me"); page.Status != http.StatusUnauthorized {
 		t.Fatalf("anonymous /api/me = %d, want 401", page.Status)
 	}
-	page := Login(t, b, app.URL, "/private?from=interop", "alice")
-	if page.Status != http.StatusOK || page.URL.String() != app.URL+"/private?from=interop" ||
+	page := Login(t, b, a.URL, "/private?from=interop", "alice")
+	if page.Status != http.StatusOK || page.URL.String() != a.URL+"/private?from=interop" ||
 		!strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
 		t.Fatalf("after login: %d %s\n%s", page.Status, page.URL, page.Body)
 	}
@@ -99,11 +96,11 @@ func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
 		t.Fatalf("the authorization response %v did not carry the provider's iss", callback)
 	}
 	authorize := firstVisit(b, "/auth")
-	if q := authorize.Query(); len(q) != 2 || q.Get("client_id") != app.Client.ID || !strings.HasPrefix(q.Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
+	if q := authorize.Query(); len(q) != 2 || q.Get("client_id") != a.Client.ID || !strings.HasPrefix(q.Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
 		t.Fatalf("authorization request %s: want only client_id and request_uri", authorize)
 	}
 	var me struct{ Sub, Email string }
-	if err := json.Unmarshal([]byte(b.Fetch(app.URL+"/api/me").Body), &me); err != nil || me.Sub != "alice" || me.Email != "alice@example.com" {
+	if err := json.Unmarshal([]byte(b.Fetch(a.URL+"/api/me").Body), &me); err != nil || me.Sub != "alice" || me.Email != "alice@example.com" {
 		t.Fatalf("/api/me after login: %+v %v", me, err)
 	}
 
@@ -112,14 +109,14 @@ func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
 		t.Fatalf("logout did not reach the provider's end-session page: %d %s\n%s", confirm.Status, confirm.URL, confirm.Body)
 	}
 	home := b.Submit(confirm, map[string]string{"logout": "yes"})
-	if home.URL.Path != "/" || home.URL.Host != mustURL(app.URL).Host || !strings.Contains(home.Body, "not signed in") {
+	if home.URL.Path != "/" || home.URL.Host != mustURL(a.URL).Host || !strings.Contains(home.Body, "not signed in") {
 		t.Fatalf("after the provider's logout: %d %s\n%s", home.Status, home.URL, home.Body)
 	}
-	if page := b.Fetch(app.URL + "/api/me"); page.Status != http.StatusUnauthorized {
+	if page := b.Fetch(a.URL + "/api/me"); page.Status != http.StatusUnauthorized {
 		t.Fatalf("/api/me after logout = %d, want 401", page.Status)
 	}
 	// The provider's session ended too: the next login asks for credentials again.
-	if page := b.Get(app.URL + "/private"); !strings.Contains(page.Body, `name="login"`) {
+	if page := b.Get(a.URL + "/private"); !strings.Contains(page.Body, `name="login"`) {
 		t.Fatalf("after logout the provider did not ask to log in again: %s", page.URL)
 	}
 }
@@ -127,13 +124,13 @@ func LoginLogout(t *testing.T, mount demo.Mount, alg string) {
 // RequiresPAR checks that the provider really requires pushed authorization requests from the
 // example's client: an authorization request sent through the browser is refused, while the
 // example's logins (which always push) work.
-func RequiresPAR(t *testing.T, mount demo.Mount) {
+func RequiresPAR(t *testing.T, app exampletest.App) {
 	p := Start(t)
-	app := StartApp(t, p, mount, "HS256", nil)
+	a := StartApp(t, p, app, "HS256", nil, nil)
 	b := browser.NewT(t, nil)
 	q := url.Values{
-		"client_id": {app.Client.ID}, "response_type": {"code"}, "scope": {"openid"},
-		"redirect_uri": {app.Client.RedirectURIs[0]}, "state": {rand.Text()},
+		"client_id": {a.Client.ID}, "response_type": {"code"}, "scope": {"openid"},
+		"redirect_uri": {a.Client.RedirectURIs[0]}, "state": {rand.Text()},
 		"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"},
 	}
 	page := b.Get(p.Issuer + "/auth?" + q.Encode())
@@ -143,7 +140,7 @@ func RequiresPAR(t *testing.T, mount demo.Mount) {
 	if e := lastVisit(b, "/auth/callback").Query(); e.Get("error") != "invalid_request" {
 		t.Fatalf("provider's answer to a non-pushed request: %v", e)
 	}
-	if page := Login(t, b, app.URL, "/private", "bob"); !strings.Contains(page.Body, `<strong id="sub">bob</strong>`) {
+	if page := Login(t, b, a.URL, "/private", "bob"); !strings.Contains(page.Body, `<strong id="sub">bob</strong>`) {
 		t.Fatalf("login with PAR required: %d %s", page.Status, page.URL)
 	}
 }
@@ -162,7 +159,7 @@ type Failure struct {
 
 // Failures checks logins that go wrong against oidc-provider: each must end on parlogin's error
 // page with the expected status, not a crash, a loop or a stack trace.
-func Failures(t *testing.T, mount demo.Mount) {
+func Failures(t *testing.T, app exampletest.App) {
 	p := Start(t)
 	tests := []Failure{
 		{
@@ -190,7 +187,10 @@ func Failures(t *testing.T, mount demo.Mount) {
 	for _, tc := range tests {
 		t.Run(tc.Name, func(t *testing.T) {
 			var logs strings.Builder
-			appURL := startDirect(t, p, mount, tc.Config, &logs)
+			appURL := StartApp(t, p, app, "HS256", nil, func(c *parlogin.Config) {
+				c.Logger = newLogger(&logs)
+				tc.Config(c)
+			}).URL
 			b := browser.NewT(t, nil)
 			page := tc.Run(t, b, appURL)
 			if page.Status != tc.Status || page.URL.Host != mustURL(appURL).Host || !strings.Contains(page.Body, "<h1>"+http.StatusText(tc.Status)+"</h1>") ||
@@ -209,12 +209,12 @@ func Failures(t *testing.T, mount demo.Mount) {
 // Before the login completes, oidc-provider simply shows its login page again. After, its
 // request_uri is used: a signed-in user is sent on by parlogin, and a user whose session has gone
 // meanwhile gets a fresh login (oidc-provider answers invalid_request_uri without state).
-func BackButton(t *testing.T, mount demo.Mount) {
+func BackButton(t *testing.T, app exampletest.App) {
 	p := Start(t)
-	app := StartApp(t, p, mount, "HS256", nil)
+	a := StartApp(t, p, app, "HS256", nil, nil)
 	b := browser.NewT(t, nil)
 
-	b.Get(app.URL + "/private")
+	b.Get(a.URL + "/private")
 	authorize := firstVisit(b, "/auth")
 	page := b.Get(authorize.String()) // back, before signing in
 	if !strings.Contains(page.Body, `name="login"`) {
@@ -225,12 +225,12 @@ func BackButton(t *testing.T, mount demo.Mount) {
 	}
 
 	page = b.Get(authorize.String()) // back, signed in
-	if page.Status != http.StatusOK || page.URL.String() != app.URL+"/" || !strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
+	if page.Status != http.StatusOK || page.URL.String() != a.URL+"/" || !strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
 		t.Fatalf("back button when signed in: %d %s\n%s", page.Status, page.URL, page.Body)
 	}
 
 	// The app's session ends (it expired, or the app restarted with new keys), then back again.
-	b.Client.Jar.SetCookies(mustURL(app.URL), []*http.Cookie{{Name: "parlogin", Path: "/", MaxAge: -1}})
+	b.Client.Jar.SetCookies(mustURL(a.URL), []*http.Cookie{{Name: "parlogin", Path: "/", MaxAge: -1}})
 	page = b.Get(authorize.String())
 	var answer url.Values
 	for _, u := range b.History() {
@@ -250,24 +250,26 @@ func BackButton(t *testing.T, mount demo.Mount) {
 	}
 }
 
-// RedisSessions runs the example built by mount with its sessions in a real Redis and the tokens
-// kept (PARLOGIN_SAVE_TOKENS), against oidc-provider: the cookie holds only a session identifier,
-// logout sends the ID token as id_token_hint and deletes the record, and a copy of the cookie
-// taken before logout no longer opens the session, as it would with a cookie store.
-func RedisSessions(t *testing.T, mount demo.Mount) {
+// RedisSessions runs the example with its sessions in a real Redis (PARLOGIN_REDIS_ADDR, through
+// parloginredis) and the tokens kept (PARLOGIN_SAVE_TOKENS), against oidc-provider: the cookie
+// holds only a session identifier, Redis the session under parlogin:session:<ID> and parlogin's
+// shared state under parlogin:shared:…, logout sends the ID token as id_token_hint and deletes the
+// record, and a copy of the cookie taken before logout no longer opens the session, as it would
+// with a cookie store.
+func RedisSessions(t *testing.T, app exampletest.App) {
 	p := Start(t)
 	rdb := StartRedis(t)
-	app := StartApp(t, p, mount, "HS256", map[string]string{
+	a := StartApp(t, p, app, "HS256", map[string]string{
 		"PARLOGIN_REDIS_ADDR":  rdb.Socket,
 		"PARLOGIN_SAVE_TOKENS": "1",
-	})
+	}, nil)
 	b := browser.NewT(t, nil)
-	page := Login(t, b, app.URL, "/private", "alice")
+	page := Login(t, b, a.URL, "/private", "alice")
 	if !strings.Contains(page.Body, `<strong id="sub">alice</strong>`) {
 		t.Fatalf("login: %d %s", page.Status, page.URL)
 	}
 	var session *http.Cookie
-	for _, c := range b.Cookies(app.URL) {
+	for _, c := range b.Cookies(a.URL) {
 		if c.Name == "parlogin" {
 			session = c
 		}
@@ -275,8 +277,11 @@ func RedisSessions(t *testing.T, mount demo.Mount) {
 	if session == nil || len(session.Value) > 256 {
 		t.Fatalf("session cookie %v: want a small identifier", session)
 	}
-	if keys := rdb.Keys(t, "session_*"); len(keys) != 1 {
-		t.Fatalf("Redis holds %v, want the one session", keys)
+	if keys := rdb.Keys(t, "parlogin:session:*"); len(keys) != 1 {
+		t.Fatalf("Redis holds the sessions %v, want the one session", keys)
+	}
+	if keys := rdb.Keys(t, "parlogin:shared:*"); len(keys) == 0 {
+		t.Fatal("no parlogin:shared:* key in Redis after a login: Config.Shared is not in Redis")
 	}
 
 	confirm := b.Submit(page, nil) // Sign out
@@ -286,41 +291,14 @@ func RedisSessions(t *testing.T, mount demo.Mount) {
 	if home := b.Submit(confirm, map[string]string{"logout": "yes"}); !strings.Contains(home.Body, "not signed in") {
 		t.Fatalf("after logout: %d %s", home.Status, home.URL)
 	}
-	if keys := rdb.Keys(t, "session_*"); len(keys) != 0 {
+	if keys := rdb.Keys(t, "parlogin:session:*"); len(keys) != 0 {
 		t.Fatalf("Redis still holds %v after logout", keys)
 	}
 	thief := browser.NewT(t, nil)
-	thief.Client.Jar.SetCookies(mustURL(app.URL), []*http.Cookie{{Name: session.Name, Value: session.Value, Path: "/"}})
-	if page := thief.Fetch(app.URL + "/api/me"); page.Status != http.StatusUnauthorized {
+	thief.Client.Jar.SetCookies(mustURL(a.URL), []*http.Cookie{{Name: session.Name, Value: session.Value, Path: "/"}})
+	if page := thief.Fetch(a.URL + "/api/me"); page.Status != http.StatusUnauthorized {
 		t.Fatalf("the session cookie copied before logout: /api/me = %d, want 401", page.Status)
 	}
-}
-
-// startDirect starts the example's routes with a parlogin configuration made here (for settings
-// the PARLOGIN_* variables do not offer, such as a clock) and registers the client.
-func startDirect(t *testing.T, p *Provider, mount demo.Mount, edit func(*parlogin.Config), logs *strings.Builder) string {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil) // its listener is open: the URL is known
-	appURL := "http://" + srv.Listener.Addr().String()
-	c := Client{ID: "app-" + rand.Text(), Secret: rand.Text() + rand.Text() + rand.Text(),
-		RedirectURIs: []string{appURL + "/auth/callback"}, PostLogoutRedirectURIs: []string{appURL + "/"}}
-	p.Register(t, c)
-	cfg := parlogin.Config{
-		Issuer: p.Issuer, ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: appURL + "/auth/callback",
-		Store:  sessions.NewCookieStore([]byte(rand.Text()+rand.Text()), []byte(rand.Text()[:16]+rand.Text()[:16])),
-		Logger: newLogger(logs),
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	auth, err := parlogin.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = mount(auth, "/auth/callback")
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return appURL
 }
 
 func tryLogin(t *testing.T, b *browser.T, appURL string) *browser.Page {
