@@ -122,7 +122,7 @@ func (e *ProviderError) Unwrap() error { return e.Err }
 func ErrorStatus(err error) int {
 	var pe *ProviderError
 	switch {
-	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrInsufficientAuthentication):
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrInsufficientAuthentication), errors.Is(err, ErrNoToken):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrCrossOrigin):
 		return http.StatusForbidden

@@ -15,6 +15,7 @@ func TestErrorStatus(t *testing.T) {
 		want int
 	}{
 		{"unauthenticated", ErrUnauthenticated, http.StatusUnauthorized},
+		{"no token", ErrNoToken, http.StatusUnauthorized},
 		{"wrapped state", fmt.Errorf("%w: replay", ErrInvalidState), http.StatusBadRequest},
 		{"issuer", ErrIssuerMismatch, http.StatusBadRequest},
 		{"nonce", ErrNonceMismatch, http.StatusBadRequest},

@@ -77,7 +77,7 @@ func Reason(err error) string {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, ErrUnauthenticated):
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrNoToken):
 		return reasonUnauthenticated
 	case errors.Is(err, ErrInsufficientAuthentication):
 		return reasonInsufficient

@@ -95,6 +95,7 @@ func TestReason(t *testing.T) {
 	}{
 		{nil, ""},
 		{ErrUnauthenticated, reasonUnauthenticated},
+		{ErrNoToken, reasonUnauthenticated},
 		{ErrInvalidState, reasonStale},
 		{ErrNonceMismatch, reasonRejected},
 		{ErrInvalidIDToken, reasonRejected},
