@@ -685,8 +685,8 @@ func sessionStoreResult(ctx context.Context, cfg Config) CheckResult {
 	res.Message = fmt.Sprintf("a session saved with %s reads back and is deleted (cookie of %d bytes)", kind, size)
 	if _, ok := cfg.Store.(*sessions.CookieStore); ok && cfg.SaveTokens {
 		res.Status = CheckWarn
-		res.Message += "; with SaveTokens, tokens rarely fit in a cookie's 4 KB, and a login whose session cannot be saved fails"
-		res.Hint = "use a server-side store (Redis), or turn off SaveTokens"
+		res.Message += "; with Config.SaveTokens, tokens rarely fit in a cookie's 4 KB, and a login whose session cannot be saved fails"
+		res.Hint = "use a server-side store (Redis), or turn off Config.SaveTokens"
 	}
 	return res
 }
