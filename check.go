@@ -252,6 +252,9 @@ func checkProvider(ctx context.Context, cfg Config) []CheckResult {
 	op, discoverErr := m.discover(dctx)
 	cancel()
 	discovery, meta := discoveryResult(m, discoverErr, rec.discovery())
+	if discoverErr != nil && ctx.Err() != nil {
+		discovery = interrupted(ctx, checkDiscovery)
+	}
 	clock := clockResult(cfg, m.clock, len(rec.all()) > 0)
 
 	if meta == nil {
@@ -321,6 +324,15 @@ func discoveryResult(m *Middleware, err error, x *exchange) (CheckResult, *check
 		res.Hint = wellKnown + " is not an OpenID Provider's discovery document: check Config.Issuer"
 	}
 	return res, meta
+}
+
+// interrupted is the failure of a check whose calls ctx ended, rather than their own timeout.
+func interrupted(ctx context.Context, name string) CheckResult {
+	return CheckResult{
+		Check: name, Status: CheckFail,
+		Message: "interrupted before the provider answered: " + context.Cause(ctx).Error(),
+		Hint:    "run the check again, with more time",
+	}
 }
 
 func isTimeout(err error) bool {
@@ -571,10 +583,13 @@ func parRequestResult(ctx context.Context, m *Middleware, op *provider, clock Ch
 	if x := rec.find(op.parURL); pe.Code == "" && x != nil && len(x.body) > 0 {
 		res.Message += ": " + excerpt(x.body)
 	}
-	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+	res.Hint = parHint(m, op, pe, clock)
+	switch {
+	case ctx.Err() != nil:
+		res.CheckResult = interrupted(ctx, checkPARRequest)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		res.Message = fmt.Sprintf("POST %s: no answer within %v", op.parURL, m.timeout)
 	}
-	res.Hint = parHint(m, op, pe, clock)
 	return res
 }
 

@@ -563,22 +563,31 @@ func TestCheckErr(t *testing.T) {
 	}
 }
 
-// TestCheckContext: a cancelled context ends the calls to the provider at once.
+// TestCheckContext: the end of ctx ends the calls to the provider at once, and is told apart
+// from the provider's slowness.
 func TestCheckContext(t *testing.T) {
-	op := oidctest.NewServer()
-	defer op.Close()
-	op.Inject(parlogin.EndpointDiscovery, oidctest.Fault{Delay: time.Minute})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	r := parlogin.Check(ctx, parlogin.Config{
-		Issuer: op.Issuer, ClientID: "client", ClientSecret: strings.Repeat("s", 32),
-		RedirectURL: checkRedirectURL, Store: sessions.NewCookieStore(hashKey, blockKey),
-	})
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("Check took %v", took)
-	}
-	if res := result(t, r, "discovery"); res.Status != parlogin.CheckFail {
-		t.Errorf("discovery: %+v, want a failure", res)
+	for _, e := range []parlogin.Endpoint{parlogin.EndpointDiscovery, parlogin.EndpointPAR} {
+		t.Run(string(e), func(t *testing.T) {
+			t.Parallel()
+			op := oidctest.NewServer()
+			defer op.Close()
+			op.Inject(e, oidctest.Fault{Delay: time.Minute})
+			client := op.AddClient(oidctest.Client{RedirectURIs: []string{checkRedirectURL}})
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			r := parlogin.Check(ctx, parlogin.Config{
+				Issuer: op.Issuer, ClientID: client.ID, ClientSecret: client.Secret,
+				RedirectURL: checkRedirectURL, Store: sessions.NewCookieStore(hashKey, blockKey),
+			})
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("Check took %v", took)
+			}
+			name := map[parlogin.Endpoint]string{parlogin.EndpointDiscovery: "discovery", parlogin.EndpointPAR: "par_request"}[e]
+			want := "interrupted before the provider answered: context deadline exceeded"
+			if res := result(t, r, name); res.Status != parlogin.CheckFail || res.Message != want {
+				t.Errorf("%s: %+v, want a failure: %s", name, res, want)
+			}
+		})
 	}
 }
