@@ -264,7 +264,15 @@ func checkProvider(ctx context.Context, cfg Config) []CheckResult {
 			skipped(checkIssParameter, why), clock, skipped(checkPARRequest, "discovery failed"),
 		}
 	}
-	par := parRequestResult(ctx, m, op, clock, rec)
+	var par parOutcome
+	switch {
+	case op != nil:
+		par = parRequestResult(ctx, m, op, clock, rec)
+	case discovery.Status == CheckOK:
+		par.CheckResult = skipped(checkPARRequest, "no PAR endpoint")
+	default:
+		par.CheckResult = skipped(checkPARRequest, "discovery failed")
+	}
 	return []CheckResult{
 		discovery,
 		parEndpointResult(cfg, meta),
@@ -556,10 +564,6 @@ func aheadOrBehind(ahead bool) string {
 // parRequestResult sends a pushed authorization request for a login that nobody will finish.
 func parRequestResult(ctx context.Context, m *Middleware, op *provider, clock CheckResult, rec *exchangeRecorder) parOutcome {
 	res := parOutcome{CheckResult: CheckResult{Check: checkPARRequest}}
-	if op == nil {
-		res.CheckResult = skipped(checkPARRequest, "discovery failed")
-		return res
-	}
 	params := m.authorizationParams(newAttempt("/", nil, m.cfg.Now()), nil)
 	pctx, cancel := context.WithTimeout(ctx, m.timeout)
 	_, err := m.pushAuthorizationRequest(pctx, op, params) // the request_uri is left unused

@@ -96,7 +96,7 @@ func TestCheck(t *testing.T) {
 			want:   map[string]parlogin.CheckStatus{"par_endpoint": fail, "par_request": skip},
 			texts: map[string][]string{
 				"par_endpoint": {"no pushed_authorization_request_endpoint", "set Config.PAREndpoint"},
-				"par_request":  {"not checked: discovery failed"},
+				"par_request":  {"not checked: no PAR endpoint"},
 			},
 		},
 		{
