@@ -677,7 +677,7 @@ func sessionStoreResult(ctx context.Context, cfg Config) CheckResult {
 	size := 0
 	again := r.Clone(ctx)
 	for _, c := range cookies {
-		again.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		again.AddCookie(c) // its name and value
 		size += len(c.Name) + len(c.Value)
 	}
 	s, err := sm.load(again, true)
@@ -758,7 +758,7 @@ func (t *exchangeRecorder) RoundTrip(req *http.Request) (*http.Response, error) 
 	if strings.HasSuffix(req.URL.Path, wellKnownSuffix) || resp.StatusCode >= 300 {
 		// Never a successful PAR answer's body, which holds a request_uri.
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if err != nil {
 			return nil, err
 		}
