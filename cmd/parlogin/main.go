@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -181,12 +182,25 @@ func config(getenv func(string) string) (c parlogin.Config, adjust func(*parlogi
 	if len(missing) > 0 {
 		return c, nil, fmt.Errorf("%s not set: set PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID and PARLOGIN_CLIENT_SECRET to the provider's and the application's values (run parlogin -h for all variables)", strings.Join(missing, ", "))
 	}
-	addr := cmp.Or(getenv("PARLOGIN_ADDR"), "127.0.0.1:8080")
+	redirectURL := getenv("PARLOGIN_REDIRECT_URL")
+	if redirectURL == "" {
+		// As the examples: http://{PARLOGIN_ADDR}/auth/callback, on loopback when they listen on
+		// every interface.
+		addr := cmp.Or(getenv("PARLOGIN_ADDR"), "127.0.0.1:8080")
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return c, nil, fmt.Errorf("PARLOGIN_ADDR %q is not host:port", addr)
+		}
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		redirectURL = "http://" + net.JoinHostPort(host, port) + "/auth/callback"
+	}
 	c = parlogin.Config{
 		Issuer:       getenv("PARLOGIN_ISSUER"),
 		ClientID:     getenv("PARLOGIN_CLIENT_ID"),
 		ClientSecret: getenv("PARLOGIN_CLIENT_SECRET"),
-		RedirectURL:  cmp.Or(getenv("PARLOGIN_REDIRECT_URL"), "http://"+addr+"/auth/callback"),
+		RedirectURL:  redirectURL,
 		Scopes:       strings.Fields(cmp.Or(getenv("PARLOGIN_SCOPES"), "profile email")),
 		SigningAlg:   getenv("PARLOGIN_AUTH_ALG"),
 		ResponseMode: getenv("PARLOGIN_RESPONSE_MODE"),
@@ -216,7 +230,7 @@ func config(getenv func(string) string) (c parlogin.Config, adjust func(*parlogi
 		case redis:
 			r.Status = parlogin.CheckWarn
 			r.Message = "PARLOGIN_REDIS_ADDR is set, but this command checks only the cookie keys derived from PARLOGIN_SESSION_KEY: " + r.Message
-			r.Hint = "call parlogin.Check at the app's start-up to check the Redis store itself"
+			r.Hint = "call parlogin.Check at the app's start-up, with its parloginredis store, to check the store itself"
 		case randomKey:
 			r.Status = parlogin.CheckWarn
 			r.Message += "; but PARLOGIN_SESSION_KEY is not set: the examples then use a random key, and sessions end when the app restarts"
@@ -227,7 +241,7 @@ func config(getenv func(string) string) (c parlogin.Config, adjust func(*parlogi
 }
 
 // cookieStore returns the examples' cookie store: its signing and encryption keys derived from
-// key, as examples/internal/demo derives them (keep the two in step).
+// key, as examples/internal/demo's sessionKeys derives them (keep the two in step).
 func cookieStore(key []byte) (sessions.Store, error) {
 	hashKey, err := hkdf.Key(sha256.New, key, nil, "parlogin example cookie mac", 32)
 	if err != nil {

@@ -75,7 +75,7 @@ func TestCheckCommand(t *testing.T) {
 			name: "redirect URL not registered",
 			env: func(env map[string]string) {
 				delete(env, "PARLOGIN_REDIRECT_URL")
-				env["PARLOGIN_ADDR"] = "127.0.0.1:9999"
+				env["PARLOGIN_ADDR"] = "0.0.0.0:9999"
 			},
 			code: 1,
 			lines: []string{
@@ -222,6 +222,16 @@ func TestCheckCommandUsage(t *testing.T) {
 			args:   []string{"check", "-json"},
 			code:   2,
 			stderr: "parlogin check: PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID, PARLOGIN_CLIENT_SECRET not set",
+		},
+		{
+			name: "bad address",
+			args: []string{"check"},
+			env: map[string]string{
+				"PARLOGIN_ISSUER": "https://op.example.com", "PARLOGIN_CLIENT_ID": "app", "PARLOGIN_CLIENT_SECRET": "secret",
+				"PARLOGIN_ADDR": "8080",
+			},
+			code:   2,
+			stderr: `parlogin check: PARLOGIN_ADDR "8080" is not host:port`,
 		},
 		{
 			name:   "no secret",
