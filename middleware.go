@@ -66,15 +66,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 		c.Logger.Warn("parlogin: discovery failed; retrying when a login needs it", "error", err)
 	}
 
-	scopes := []string{oidc.ScopeOpenID}
-	for _, s := range c.Scopes {
-		for _, scope := range strings.Fields(s) {
-			if !slices.Contains(scopes, scope) {
-				scopes = append(scopes, scope)
-			}
-		}
-	}
-	m.scope = strings.Join(scopes, " ")
+	m.scope = scopeParam(c.Scopes)
 	redirect, _ := url.Parse(c.RedirectURL) // checked by withDefaults
 	m.secure = redirect.Scheme == "https"
 	m.store = newStore(c.Store)
@@ -90,6 +82,20 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	m.routes = newRoutes(m, redirect)
 	m.started.Store(true)
 	return m, nil
+}
+
+// scopeParam returns the scope parameter of authorization requests: "openid", then scopes, each
+// once.
+func scopeParam(scopes []string) string {
+	param := []string{oidc.ScopeOpenID}
+	for _, s := range scopes {
+		for _, scope := range strings.Fields(s) {
+			if !slices.Contains(param, scope) {
+				param = append(param, scope)
+			}
+		}
+	}
+	return strings.Join(param, " ")
 }
 
 func cmpOr(a, b string) string {
