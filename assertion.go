@@ -11,26 +11,29 @@ import (
 // clientAssertionType is the client_assertion_type of a JWT client assertion (RFC 7523 §2.2).
 const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-// assertionSigner makes client_secret_jwt assertions (RFC 7523 §3, OpenID Connect Core §9): a JWT
-// MACed with the client secret, iss = sub = client_id, a unique jti and a short exp. A fresh one is
-// made for every back-channel call, so that a captured assertion is useless once used.
+// assertionSigner makes client assertions (RFC 7523 §3, OpenID Connect Core §9): a JWT MACed with
+// the client secret (client_secret_jwt) or signed with a private key of the client
+// (private_key_jwt), iss = sub = client_id, a unique jti and a short exp. A fresh one is made for
+// every back-channel call, so that a captured assertion is useless once used.
 type assertionSigner struct {
 	clientID string
 	issuer   string
 	audience Audience
-	method   jwt.SigningMethod
+	method   jwt.SigningMethod // HMAC, for a secret
 	lifetime time.Duration
 	now      func() time.Time
 
-	secrets atomic.Pointer[clientSecrets]
+	creds atomic.Pointer[credentials]
 }
 
-// clientSecrets are the client's HMAC keys: the current one, which signs, and during a rotation
-// the one it replaced, tried when the provider refuses the current one, until previousUntil.
-type clientSecrets struct {
-	current       []byte
-	previous      []byte
+// credentials are what the client signs with: the current key or secret, and during a rotation the
+// one it replaced, tried when the provider refuses the current one, until previousUntil (zero: for
+// as long as the client's keys include it).
+type credentials struct {
+	current       signingKey
+	previous      *signingKey
 	previousUntil time.Time
+	published     []ClientKey // the client's public keys, for its JWKS
 }
 
 // newAssertionSigner returns the signer of c's assertions, whose times follow providerNow.
@@ -43,53 +46,71 @@ func newAssertionSigner(c Config, providerNow func() time.Time) *assertionSigner
 		lifetime: c.AssertionLifetime,
 		now:      providerNow,
 	}
-	s.secrets.Store(&clientSecrets{current: []byte(c.ClientSecret)})
+	if len(c.ClientKeys) > 0 {
+		s.setKeys(c.ClientKeys)
+	} else {
+		s.creds.Store(&credentials{current: signingKey{secret: []byte(c.ClientSecret)}})
+	}
 	return s
 }
 
-// keys returns the secrets to sign with at now: the current one, then the previous one while it
+// keys returns what to sign with at now: the current key or secret, then the previous one while it
 // is kept.
-func (s *assertionSigner) keys(now time.Time) [][]byte {
-	cs := s.secrets.Load()
-	if cs.previous != nil && now.Before(cs.previousUntil) {
-		return [][]byte{cs.current, cs.previous}
+func (s *assertionSigner) keys(now time.Time) []signingKey {
+	c := s.creds.Load()
+	if c.previous != nil && (c.previousUntil.IsZero() || now.Before(c.previousUntil)) {
+		return []signingKey{c.current, *c.previous}
 	}
-	return [][]byte{cs.current}
+	return []signingKey{c.current}
 }
+
+// published returns the client's public keys (none with a secret).
+func (s *assertionSigner) published() []ClientKey { return s.creds.Load().published }
 
 // rotate makes secret the current secret, keeping the current one as the previous until until.
 func (s *assertionSigner) rotate(secret []byte, until time.Time) {
 	for {
-		old := s.secrets.Load()
-		next := &clientSecrets{current: secret, previous: old.current, previousUntil: until}
-		if s.secrets.CompareAndSwap(old, next) {
+		old := s.creds.Load()
+		previous := old.current
+		next := &credentials{current: signingKey{secret: secret}, previous: &previous, previousUntil: until}
+		if s.creds.CompareAndSwap(old, next) {
 			return
 		}
 	}
 }
 
+// setKeys makes keys the client's keys: the first signs, the second is tried when the provider
+// refuses the first, all are published.
+func (s *assertionSigner) setKeys(keys []ClientKey) {
+	c := &credentials{current: signingKey{key: &keys[0]}, published: keys}
+	if len(keys) > 1 {
+		c.previous = &signingKey{key: &keys[1]}
+	}
+	s.creds.Store(c)
+}
+
 // assertion returns a client assertion for a call to endpoint, signed with key.
-func (s *assertionSigner) assertion(key []byte, endpoint string) (string, error) {
+func (s *assertionSigner) assertion(key signingKey, endpoint string) (string, error) {
 	aud := s.issuer
 	if s.audience == AudienceEndpoint {
 		aud = endpoint
 	}
 	now := s.now()
-	return jwt.NewWithClaims(s.method, jwt.MapClaims{
+	return key.sign(s.method, "", map[string]any{
 		"iss": s.clientID,
 		"sub": s.clientID,
 		"aud": aud,
 		"jti": rand.Text(), // 130 random bits
 		"iat": now.Unix(),
 		"exp": now.Add(s.lifetime).Unix(),
-	}).SignedString(key)
+	})
 }
 
 // requestObject returns params as a request object (RFC 9101 §4) signed with key, for a pushed
 // authorization request. max_age is a number in a request object (OpenID Connect Core §6.1).
-func (s *assertionSigner) requestObject(key []byte, params map[string]any) (string, error) {
+func (s *assertionSigner) requestObject(key signingKey, params map[string]any) (string, error) {
 	now := s.now()
-	claims := jwt.MapClaims{}
+	claims := make(map[string]any, len(params)+7)
 	for k, v := range params {
 		claims[k] = v
 	}
@@ -100,7 +121,6 @@ func (s *assertionSigner) requestObject(key []byte, params map[string]any) (stri
 	claims["iat"] = now.Unix()
 	claims["nbf"] = now.Unix()
 	claims["exp"] = now.Add(s.lifetime).Unix()
-	t := jwt.NewWithClaims(s.method, claims)
-	t.Header["typ"] = "oauth-authz-req+jwt" // RFC 9101 §10.8: not mistakable for another JWT
-	return t.SignedString(key)
+	// RFC 9101 §10.8: typed, not mistakable for another JWT.
+	return key.sign(s.method, "oauth-authz-req+jwt", claims)
 }

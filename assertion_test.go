@@ -31,7 +31,7 @@ func TestAssertion(t *testing.T) {
 				ClientSecret: testSecret, AssertionAudience: tc.audience,
 				AssertionLifetime: time.Minute, Now: func() time.Time { return now },
 			})
-			raw, err := s.assertion([]byte(testSecret), tc.endpoint)
+			raw, err := s.assertion(signingKey{secret: []byte(testSecret)}, tc.endpoint)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestAssertionJTIUnique(t *testing.T) {
 		ClientSecret: testSecret, AssertionLifetime: time.Minute, Now: time.Now})
 	seen := make(map[string]bool)
 	for range 1000 {
-		raw, err := s.assertion([]byte(testSecret), "https://op.example/par")
+		raw, err := s.assertion(signingKey{secret: []byte(testSecret)}, "https://op.example/par")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestRequestObject(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	s := testSigner(Config{ClientID: "client-1", Issuer: "https://op.example/as", SigningAlg: "HS256",
 		ClientSecret: testSecret, AssertionLifetime: time.Minute, Now: func() time.Time { return now }})
-	raw, err := s.requestObject([]byte(testSecret), map[string]any{"scope": "openid", "max_age": 30, "iss": "attacker"})
+	raw, err := s.requestObject(signingKey{secret: []byte(testSecret)}, map[string]any{"scope": "openid", "max_age": 30, "iss": "attacker"})
 	if err != nil {
 		t.Fatal(err)
 	}

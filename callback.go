@@ -121,7 +121,11 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 		return nil, a, fmt.Errorf("%w: no code", ErrInvalidCallback)
 	}
 
-	token, err := m.exchange(ctx, op, code, a.Verifier)
+	client, err := m.providerClient(a.DPoPKey)
+	if err != nil {
+		return nil, a, fmt.Errorf("%w: %w", ErrInvalidState, err)
+	}
+	token, err := m.exchange(ctx, op, client, code, a.Verifier)
 	if err != nil {
 		return nil, a, err
 	}
@@ -129,8 +133,11 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request) (*sessi
 	if err != nil {
 		return nil, a, err
 	}
-	if err := m.addUserInfo(ctx, op, d, token); err != nil {
+	if err := m.addUserInfo(ctx, op, client, d, token); err != nil {
 		return nil, a, err
+	}
+	if m.cfg.SaveTokens {
+		d.DPoPKey = a.DPoPKey
 	}
 	return d, a, nil
 }
@@ -177,29 +184,41 @@ func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) 
 	}
 }
 
-// exchange redeems code at the token endpoint with a fresh client assertion and the PKCE verifier.
-func (m *Middleware) exchange(ctx context.Context, op *provider, code, verifier string) (*oauth2.Token, error) {
+// exchange redeems code at the token endpoint with a fresh client assertion and the PKCE verifier,
+// through client (which proves possession of the login's DPoP key, if it has one).
+func (m *Middleware) exchange(ctx context.Context, op *provider, client *http.Client, code, verifier string) (*oauth2.Token, error) {
 	var token *oauth2.Token
-	err := m.withClientAuth(ctx, func(key []byte) error {
-		assertion, err := m.signer.assertion(key, op.tokenURL)
-		if err != nil {
-			return fmt.Errorf("parlogin: signing client assertion: %w", err)
-		}
-		token, err = op.oauth2.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.client), code,
-			oauth2.VerifierOption(verifier),
-			oauth2.SetAuthURLParam("client_assertion_type", clientAssertionType),
-			oauth2.SetAuthURLParam("client_assertion", assertion),
-		)
-		if err != nil {
-			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-				// x/oauth2 reports a failed read of the answer as text: keep the deadline inspectable.
-				err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	err := withDPoPNonce(func() error {
+		return m.withClientAuth(ctx, func(key signingKey) error {
+			assertion, err := m.signer.assertion(key, op.tokenURL)
+			if err != nil {
+				return fmt.Errorf("parlogin: signing client assertion: %w", err)
 			}
-			return tokenError(err)
-		}
-		return nil
+			token, err = op.oauth2.Exchange(context.WithValue(ctx, oauth2.HTTPClient, client), code,
+				oauth2.VerifierOption(verifier),
+				oauth2.SetAuthURLParam("client_assertion_type", clientAssertionType),
+				oauth2.SetAuthURLParam("client_assertion", assertion),
+			)
+			if err != nil {
+				if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+					// x/oauth2 reports a failed read of the answer as text: keep the deadline inspectable.
+					err = fmt.Errorf("%w: %w", ctx.Err(), err)
+				}
+				return tokenError(err)
+			}
+			return m.checkTokenType(token.TokenType, client != m.client)
+		})
 	})
 	return token, err
+}
+
+// checkTokenType checks that the provider bound the tokens to the DPoP key when it was asked to:
+// a Bearer token would be worth as much stolen as in the app's hands (RFC 9449 §5).
+func (m *Middleware) checkTokenType(tokenType string, dpop bool) error {
+	if dpop && !isDPoPToken(tokenType) {
+		return &ProviderError{Endpoint: EndpointToken, Description: "the provider issued a " + oauthErrorText(tokenType) + " token, not a DPoP-bound one"}
+	}
+	return nil
 }
 
 // tokenError turns an error of golang.org/x/oauth2 into a ProviderError.
@@ -368,11 +387,12 @@ func (m *Middleware) verifyIDToken(ctx context.Context, op *provider, token *oau
 // Config.SkipUserInfo is set or the provider has none. With the code flow, providers that follow
 // §5.4 (oidc-provider, Okta) put the claims of the profile and email scopes there rather than in the
 // ID token. The UserInfo sub must be the ID token's (§5.3.2).
-func (m *Middleware) addUserInfo(ctx context.Context, op *provider, d *sessionData, token *oauth2.Token) error {
+func (m *Middleware) addUserInfo(ctx context.Context, op *provider, client *http.Client, d *sessionData, token *oauth2.Token) error {
 	if m.cfg.SkipUserInfo || op.userInfoURL == "" {
 		return nil
 	}
-	info, err := op.oidc.UserInfo(oidc.ClientContext(ctx, m.client), oauth2.StaticTokenSource(token))
+	// A DPoP-bound token goes as "Authorization: DPoP", with a proof from client's transport.
+	info, err := op.oidc.UserInfo(oidc.ClientContext(ctx, client), oauth2.StaticTokenSource(token))
 	if err != nil {
 		return &ProviderError{Endpoint: EndpointUserInfo, Err: err}
 	}

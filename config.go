@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,11 +52,20 @@ type Config struct {
 	// ClientID is the OAuth 2.0 client identifier (required).
 	ClientID string
 
-	// ClientSecret is the client secret (required). It is used only as the HMAC key of the
-	// client_secret_jwt assertions (RFC 7523) and request objects; it is never sent, logged or put
-	// in an error. It must be at least as long as SigningAlg's hash (RFC 7518 §3.2): 32 bytes for
-	// HS256, 48 for HS384, 64 for HS512.
+	// ClientSecret is the client secret, for client_secret_jwt (required unless ClientKeys is set).
+	// It is used only as the HMAC key of the client assertions (RFC 7523) and request objects; it
+	// is never sent, logged or put in an error. It must be at least as long as SigningAlg's hash
+	// (RFC 7518 §3.2): 32 bytes for HS256, 48 for HS384, 64 for HS512. Rotate it at run time with
+	// [Middleware.SetClientSecret].
 	ClientSecret string
+
+	// ClientKeys, instead of ClientSecret, authenticate the client with private_key_jwt (RFC 7523,
+	// OpenID Connect Core §9): assertions and request objects are signed with the first key (ES256,
+	// PS256, EdDSA, or RS256 where a provider needs it), from a crypto.Signer, so that keys may
+	// live in a KMS or an HSM; every key is published by [Middleware.JWKS] for providers that
+	// fetch the client's jwks_uri. Register the public keys, or that URL, at the provider. Rotate
+	// them with [Middleware.SetClientKeys].
+	ClientKeys []ClientKey
 
 	// RedirectURL is the absolute URL of the callback (required), registered at the provider.
 	// Route it to [Middleware.Callback]. An https URL makes every cookie Secure.
@@ -99,8 +109,8 @@ type Config struct {
 	// signed with SigningAlg and the client secret, inside the pushed authorization request.
 	RequestObject bool
 
-	// SigningAlg is the HMAC algorithm of client assertions and request objects: "HS256" (the
-	// default), "HS384" or "HS512".
+	// SigningAlg is the HMAC algorithm of client assertions and request objects signed with
+	// ClientSecret: "HS256" (the default), "HS384" or "HS512". ClientKeys have their own.
 	SigningAlg string
 
 	// AssertionAudience selects the "aud" of client assertions; the default is AudienceIssuer.
@@ -122,6 +132,18 @@ type Config struct {
 	// IDTokenSigningAlgs limits the algorithms accepted for ID token signatures; by default, the
 	// asymmetric algorithms the provider publishes. "none" and HMAC are never accepted.
 	IDTokenSigningAlgs []string
+
+	// DPoP binds the access and refresh tokens to a key of the session (RFC 9449, OAuth 2.0
+	// Demonstrating Proof of Possession), so that a stolen token is worthless without it: an ES256
+	// key is made for each login, its thumbprint pushed as dpop_jkt, and every call to the token
+	// and UserInfo endpoints carries a proof signed with it (with the provider's DPoP-Nonce when it
+	// asks for one). With SaveTokens, the key is kept in the session, for [Middleware.Token] and
+	// [Middleware.Client], which sign the proofs of the app's API calls.
+	DPoP bool
+
+	// Profile applies a security profile's rules: [FAPI2] for the FAPI 2.0 Security Profile. New
+	// then refuses what the profile forbids, naming the setting.
+	Profile Profile
 
 	// SkipUserInfo skips the call to the provider's UserInfo endpoint after login. By default its
 	// claims are added to the ID token's: providers that follow OpenID Connect Core §5.4 (Okta,
@@ -200,10 +222,20 @@ func (c Config) withDefaults() (Config, error) {
 	if _, ok := hmacHashSize[c.SigningAlg]; !ok {
 		bad("SigningAlg %q is not HS256, HS384 or HS512", c.SigningAlg)
 	}
-	if c.ClientSecret == "" {
-		bad("ClientSecret is required")
-	} else if n := max(32, hmacHashSize[c.SigningAlg]); len(c.ClientSecret) < n {
-		bad("ClientSecret is shorter than %d bytes, too weak an HMAC key for %s (RFC 7518 §3.2)", n, c.SigningAlg)
+	switch {
+	case c.ClientSecret == "" && len(c.ClientKeys) == 0:
+		bad("ClientSecret (client_secret_jwt) or ClientKeys (private_key_jwt) is required")
+	case c.ClientSecret != "" && len(c.ClientKeys) > 0:
+		bad("ClientSecret and ClientKeys are both set: a client authenticates one way (a second method in the same request is an error at strict providers)")
+	case len(c.ClientKeys) > 0:
+		if err := checkClientKeys(c.ClientKeys, c.Profile); err != nil {
+			bad("ClientKeys: %v", err)
+		}
+		c.ClientKeys = slices.Clone(c.ClientKeys)
+	default:
+		if n := max(32, hmacHashSize[c.SigningAlg]); len(c.ClientSecret) < n {
+			bad("ClientSecret is shorter than %d bytes, too weak an HMAC key for %s (RFC 7518 §3.2)", n, c.SigningAlg)
+		}
 	}
 	var redirect *url.URL
 	if c.RedirectURL == "" {
@@ -272,6 +304,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Profile == FAPI2 {
+		c.DPoP = true // sender-constrained tokens are the profile's
+		for _, problem := range fapi2Problems(c) {
+			bad("%s", problem)
+		}
+	} else if c.Profile != 0 {
+		bad("Profile %d is unknown", c.Profile)
 	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)

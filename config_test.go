@@ -31,7 +31,7 @@ func TestConfigValidation(t *testing.T) {
 		{"relative issuer", func(c *Config) { c.Issuer = "/as" }, "Issuer must be an absolute URL"},
 		{"issuer with query", func(c *Config) { c.Issuer = "https://op.example/?x=1" }, "Issuer must be an absolute URL"},
 		{"no client id", func(c *Config) { c.ClientID = "" }, "ClientID is required"},
-		{"no secret", func(c *Config) { c.ClientSecret = "" }, "ClientSecret is required"},
+		{"no secret", func(c *Config) { c.ClientSecret = "" }, "ClientSecret (client_secret_jwt) or ClientKeys (private_key_jwt) is required"},
 		{"short secret", func(c *Config) { c.ClientSecret = "too-short" }, "shorter than 32 bytes"},
 		{"secret shorter than HS384's hash", func(c *Config) { c.SigningAlg = "HS384"; c.ClientSecret = testSecret[:47] }, "shorter than 48 bytes"},
 		{"secret shorter than HS512's hash", func(c *Config) { c.SigningAlg = "HS512"; c.ClientSecret = testSecret[:63] }, "shorter than 64 bytes"},

@@ -39,6 +39,8 @@ type attempt struct {
 	FormPost bool   `json:"f,omitempty"` // response_mode=form_post
 	// StepUpFrom is the subject of the session that the login steps up (see Policy).
 	StepUpFrom string `json:"s,omitempty"`
+	// DPoPKey is the DPoP key of the session to come (Config.DPoP), encoded.
+	DPoPKey string `json:"k,omitempty"`
 }
 
 func newAttempt(returnTo string, params url.Values, now time.Time) *attempt {

@@ -22,13 +22,15 @@ func newRoutes(m *Middleware, redirectURL *url.URL) routes {
 		path.Join(dir, "login"):              m.Login,
 		path.Join(dir, "logout"):             m.Logout,
 		path.Join(dir, "backchannel-logout"): m.BackchannelLogout,
+		path.Join(dir, "jwks"):               m.JWKS,
 	}
 }
 
 // Handler serves parlogin's own routes, at the paths that Config.RedirectURL implies: its path for
 // [Middleware.Callback] (GET, and POST for form_post), and in the same directory "login"
-// ([Middleware.Login]), "logout" ([Middleware.Logout]) and "backchannel-logout"
-// ([Middleware.BackchannelLogout]). Any other path gets 404. With the RedirectURL
+// ([Middleware.Login]), "logout" ([Middleware.Logout]), "backchannel-logout"
+// ([Middleware.BackchannelLogout]) and "jwks" ([Middleware.JWKS], with Config.ClientKeys). Any
+// other path gets 404. With the RedirectURL
 // https://app.example.com/auth/callback, one line mounts them all:
 //
 //	mux.Handle("/auth/", auth.Handler())

@@ -87,7 +87,7 @@ func (m *Middleware) revoke(ctx context.Context, refreshToken string) {
 	if err != nil || op.revocationURL == "" {
 		return
 	}
-	err = m.withClientAuth(ctx, func(key []byte) error {
+	err = m.withClientAuth(ctx, func(key signingKey) error {
 		assertion, err := m.signer.assertion(key, op.revocationURL)
 		if err != nil {
 			return fmt.Errorf("parlogin: signing client assertion: %w", err)

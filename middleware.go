@@ -32,6 +32,7 @@ type Middleware struct {
 	flows     *flows
 	restarts  restarts
 	refreshes refreshGroup
+	nonces    dpopNonces // the provider's and APIs' DPoP nonces
 	routes    routes
 	origins   *http.CrossOriginProtection
 	rotation  struct { // what was logged of a client secret rotation (SetClientSecret)
@@ -244,6 +245,16 @@ func (m *Middleware) pushLogin(w http.ResponseWriter, r *http.Request, returnTo 
 		a.StepUpFrom = step.from
 	}
 	params := m.authorizationParams(a, extra)
+	if m.cfg.DPoP {
+		// A key for the session to come; its thumbprint binds the authorization code to it
+		// (RFC 9449 §10), so that only this login can redeem it.
+		key, err := newDPoPKey()
+		if err != nil {
+			return err
+		}
+		a.DPoPKey = key.encode()
+		params.Set("dpop_jkt", key.thumbprint())
+	}
 	a.FormPost = params.Get("response_mode") == "form_post"
 
 	ctx, cancel := context.WithTimeout(r.Context(), m.timeout)

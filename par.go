@@ -18,7 +18,7 @@ import (
 var reservedParams = map[string]bool{
 	"response_type": true, "client_id": true, "redirect_uri": true, "scope": true,
 	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
-	"request": true, "request_uri": true, "client_secret": true, "response_mode": true,
+	"request": true, "request_uri": true, "client_secret": true, "response_mode": true, "dpop_jkt": true,
 	"client_assertion": true, "client_assertion_type": true,
 }
 
@@ -82,7 +82,7 @@ func (m *Middleware) authorizationParams(a *attempt, extra url.Values) url.Value
 // request_uri to send the browser with.
 func (m *Middleware) pushAuthorizationRequest(ctx context.Context, op *provider, params url.Values) (string, error) {
 	var requestURI string
-	err := m.withClientAuth(ctx, func(key []byte) error {
+	err := m.withClientAuth(ctx, func(key signingKey) error {
 		form := url.Values{}
 		if m.cfg.RequestObject {
 			claims := make(map[string]any, len(params))
@@ -147,13 +147,18 @@ func parseRequestURI(status int, body []byte) (string, error) {
 // post sends form to a back-channel endpoint of the provider and returns the answer's status and
 // body (bounded by the client's transport).
 func (m *Middleware) post(ctx context.Context, endpoint Endpoint, target string, form url.Values) (int, []byte, error) {
+	return m.postWith(ctx, m.client, endpoint, target, form)
+}
+
+// postWith is post through client.
+func (m *Middleware) postWith(ctx context.Context, client *http.Client, endpoint Endpoint, target string, form url.Values) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, nil, &ProviderError{Endpoint: endpoint, Err: err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := m.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, &ProviderError{Endpoint: endpoint, Err: err}
 	}

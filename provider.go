@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
 
@@ -38,6 +37,7 @@ type metadata struct {
 	PAREndpoint        string   `json:"pushed_authorization_request_endpoint"`
 	EndSessionEndpoint string   `json:"end_session_endpoint"`
 	RevocationEndpoint string   `json:"revocation_endpoint"`
+	DPoPAlgs           []string `json:"dpop_signing_alg_values_supported"`
 	IssParameter       bool     `json:"authorization_response_iss_parameter_supported"`
 	JWKSURI            string   `json:"jwks_uri"`
 	IDTokenAlgs        []string `json:"id_token_signing_alg_values_supported"`
@@ -86,11 +86,17 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	if parsed, err := url.Parse(meta.JWKSURI); err != nil || !parsed.IsAbs() {
 		return nil, fmt.Errorf("parlogin: discovery: jwks_uri %q is not an absolute URL", meta.JWKSURI)
 	}
-	algs := c.IDTokenSigningAlgs
-	if len(algs) == 0 {
-		algs = slices.DeleteFunc(meta.IDTokenAlgs, func(alg string) bool {
-			return !slices.Contains(asymmetricAlgs, jose.SignatureAlgorithm(alg))
-		})
+	if c.DPoP && !slices.Contains(meta.DPoPAlgs, "ES256") {
+		return nil, fmt.Errorf("parlogin: Config.DPoP: %s does not publish DPoP with ES256 (dpop_signing_alg_values_supported: %v)", c.Issuer, meta.DPoPAlgs)
+	}
+	algs := c.idTokenAlgs(meta.IDTokenAlgs)
+	if c.Profile == FAPI2 {
+		switch {
+		case len(algs) == 0:
+			return nil, fmt.Errorf("parlogin: Profile FAPI2: %s signs ID tokens with %v, none of which FAPI 2.0 allows (PS256, ES256, EdDSA)", c.Issuer, meta.IDTokenAlgs)
+		case !meta.IssParameter:
+			return nil, fmt.Errorf("parlogin: Profile FAPI2: %s does not promise the iss authorization response parameter (RFC 9207), which FAPI 2.0 requires", c.Issuer)
+		}
 	}
 	p.verifier = oidc.NewVerifier(c.Issuer, newKeySet(meta.JWKSURI, m.client, c.Now), &oidc.Config{
 		ClientID:             c.ClientID,

@@ -22,6 +22,9 @@ import (
 // long as Config.ClientSecret must be; it is never logged or put in an error. SetClientSecret is
 // safe for concurrent use with logins in flight.
 func (m *Middleware) SetClientSecret(secret string, keepPrevious time.Duration) error {
+	if len(m.cfg.ClientKeys) > 0 {
+		return errors.New("parlogin: SetClientSecret: the client authenticates with keys (private_key_jwt): see SetClientKeys")
+	}
 	if n := max(32, hmacHashSize[m.cfg.SigningAlg]); len(secret) < n {
 		return fmt.Errorf("parlogin: SetClientSecret: the secret is shorter than %d bytes, too weak an HMAC key for %s (RFC 7518 §3.2)", n, m.cfg.SigningAlg)
 	}
@@ -32,11 +35,11 @@ func (m *Middleware) SetClientSecret(secret string, keepPrevious time.Duration) 
 	return nil
 }
 
-// withClientAuth calls call with the client secret to authenticate with; when the provider refuses
-// the client (invalid_client) and a previous secret is still kept, it calls it once more with that
+// withClientAuth calls call with the secret or key to authenticate with; when the provider refuses
+// the client (invalid_client) and a previous one is still kept, it calls it once more with that
 // one. Providers authenticate the client before they look at its grant, so that the authorization
 // code or refresh token of a refused request is still good for the second.
-func (m *Middleware) withClientAuth(ctx context.Context, call func(key []byte) error) error {
+func (m *Middleware) withClientAuth(ctx context.Context, call func(key signingKey) error) error {
 	keys := m.signer.keys(m.cfg.Now())
 	err := call(keys[0])
 	rotating := len(keys) > 1

@@ -34,6 +34,7 @@ type sessionData struct {
 	TokenType    string `json:"tt,omitempty"`
 	RefreshToken string `json:"rt,omitempty"`
 	TokenExpiry  int64  `json:"te,omitempty"`
+	DPoPKey      string `json:"dk,omitempty"` // the key the tokens are bound to (Config.DPoP)
 }
 
 func (d *sessionData) user(expires time.Time) *User {

@@ -21,21 +21,30 @@ import (
 // token, or its new ID token fails verification, the session ends (the user must sign in again)
 // and the error says why; when the provider cannot be reached, the session is kept and Token
 // returns a [*ProviderError].
+//
+// With Config.DPoP, the token's TokenType is "DPoP": it is good only with a proof of the session's
+// key, which [Middleware.Client] adds to the app's API calls.
 func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Token, error) {
+	tok, _, err := m.token(w, r)
+	return tok, err
+}
+
+// token is Token, with the session data the token belongs to.
+func (m *Middleware) token(w http.ResponseWriter, r *http.Request) (*oauth2.Token, *sessionData, error) {
 	s, err := m.sessions.load(r, true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s == nil || s.data.AccessToken == "" {
-		return nil, ErrNoToken
+		return nil, nil, ErrNoToken
 	}
 	d := s.data
 	now := m.cfg.Now()
 	if d.TokenExpiry == 0 || now.Add(m.cfg.ClockSkew).Before(time.Unix(d.TokenExpiry, 0)) {
-		return d.token(), nil
+		return d.token(), d, nil
 	}
 	if d.RefreshToken == "" {
-		return nil, fmt.Errorf("%w: the access token expired and there is no refresh token", ErrNoToken)
+		return nil, nil, fmt.Errorf("%w: the access token expired and there is no refresh token", ErrNoToken)
 	}
 	started := now
 	fresh, err := m.refreshes.do(d.RefreshToken, func() (*sessionData, error) {
@@ -53,17 +62,17 @@ func (m *Middleware) Token(w http.ResponseWriter, r *http.Request) (*oauth2.Toke
 			}
 		}
 		m.emit(r.Context(), e)
-		return nil, err
+		return nil, nil, err
 	}
 	if err := m.sessions.save(r.Context(), w, r, s, fresh); err != nil {
 		if errors.Is(err, errSessionEnded) {
 			err = fmt.Errorf("%w: the session ended during the refresh", ErrNoToken)
 		}
 		m.emit(r.Context(), Event{Kind: EventRefreshFailed, Subject: d.Subject, Err: err})
-		return nil, err
+		return nil, nil, err
 	}
 	m.emit(r.Context(), Event{Kind: EventRefresh, Subject: d.Subject, Duration: m.cfg.Now().Sub(started)})
-	return fresh.token(), nil
+	return fresh.token(), fresh, nil
 }
 
 // refreshEndsSession reports whether a failed refresh means that the session cannot go on: the
@@ -143,24 +152,30 @@ func (m *Middleware) refreshAndShare(ctx context.Context, d *sessionData, key st
 // refreshSession redeems d's refresh token (RFC 6749 §6) and returns d updated with the new tokens
 // and, when the provider sent a new ID token, its claims (OpenID Connect Core §12.2).
 func (m *Middleware) refreshSession(ctx context.Context, op *provider, d *sessionData) (*sessionData, error) {
+	client, err := m.providerClient(d.DPoPKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoToken, err)
+	}
 	var body []byte
 	var status int
-	err := m.withClientAuth(ctx, func(key []byte) error {
-		assertion, err := m.signer.assertion(key, op.tokenURL)
-		if err != nil {
-			return fmt.Errorf("parlogin: signing client assertion: %w", err)
-		}
-		status, body, err = m.post(ctx, EndpointToken, op.tokenURL, url.Values{
-			"grant_type":            {"refresh_token"},
-			"refresh_token":         {d.RefreshToken},
-			"client_id":             {m.cfg.ClientID},
-			"client_assertion_type": {clientAssertionType},
-			"client_assertion":      {assertion},
+	err = withDPoPNonce(func() error {
+		return m.withClientAuth(ctx, func(key signingKey) error {
+			assertion, err := m.signer.assertion(key, op.tokenURL)
+			if err != nil {
+				return fmt.Errorf("parlogin: signing client assertion: %w", err)
+			}
+			status, body, err = m.postWith(ctx, client, EndpointToken, op.tokenURL, url.Values{
+				"grant_type":            {"refresh_token"},
+				"refresh_token":         {d.RefreshToken},
+				"client_id":             {m.cfg.ClientID},
+				"client_assertion_type": {clientAssertionType},
+				"client_assertion":      {assertion},
+			})
+			if err == nil && status != http.StatusOK {
+				err = jsonOAuthError(EndpointToken, status, body)
+			}
+			return err
 		})
-		if err == nil && status != http.StatusOK {
-			err = jsonOAuthError(EndpointToken, status, body)
-		}
-		return err
 	})
 	if err != nil {
 		return nil, err
@@ -174,6 +189,9 @@ func (m *Middleware) refreshSession(ctx context.Context, op *provider, d *sessio
 	}
 	if err := json.Unmarshal(body, &answer); err != nil || answer.AccessToken == "" {
 		return nil, &ProviderError{Endpoint: EndpointToken, StatusCode: status, Description: "malformed token response", Err: err}
+	}
+	if err := m.checkTokenType(answer.TokenType, d.DPoPKey != ""); err != nil {
+		return nil, err
 	}
 	token := &oauth2.Token{AccessToken: answer.AccessToken, TokenType: answer.TokenType, RefreshToken: answer.RefreshToken}
 	if answer.ExpiresIn > 0 {

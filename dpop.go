@@ -1,0 +1,270 @@
+package parlogin
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// dpopKey is the key a session proves possession of with DPoP (RFC 9449): ES256, on P-256.
+type dpopKey struct {
+	private *ecdsa.PrivateKey
+}
+
+func newDPoPKey() (*dpopKey, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &dpopKey{private: k}, nil
+}
+
+// encode returns the key as its private scalar, base64url: what a pending login and a session keep,
+// encrypted with them.
+func (k *dpopKey) encode() string {
+	d := make([]byte, 32)
+	k.private.D.FillBytes(d)
+	return base64.RawURLEncoding.EncodeToString(d)
+}
+
+// decodeDPoPKey returns the key that encode returned.
+func decodeDPoPKey(s string) (*dpopKey, error) {
+	d, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(d) != 32 {
+		return nil, errors.New("malformed DPoP key")
+	}
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
+	if err != nil {
+		return nil, errors.New("malformed DPoP key")
+	}
+	return &dpopKey{private: k}, nil
+}
+
+// jwk returns the public key as a JWK (RFC 7517), its members in the order of RFC 7638's thumbprint.
+func (k *dpopKey) jwk() map[string]string {
+	pub, _ := k.private.PublicKey.Bytes() // 0x04 || x || y
+	return map[string]string{
+		"crv": "P-256",
+		"kty": "EC",
+		"x":   base64.RawURLEncoding.EncodeToString(pub[1:33]),
+		"y":   base64.RawURLEncoding.EncodeToString(pub[33:]),
+	}
+}
+
+// thumbprint is the key's JWK SHA-256 thumbprint (RFC 7638): the dpop_jkt that binds an
+// authorization code to it (RFC 9449 §10), and the jkt of the tokens bound to it.
+func (k *dpopKey) thumbprint() string {
+	j := k.jwk()
+	canonical := `{"crv":"` + j["crv"] + `","kty":"` + j["kty"] + `","x":"` + j["x"] + `","y":"` + j["y"] + `"}`
+	sum := sha256.Sum256([]byte(canonical))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// proof returns a DPoP proof (RFC 9449 §4.2) for a request of method to target, at now, with the
+// server's nonce when it gave one, and, for a request that carries an access token, its hash (ath).
+func (k *dpopKey) proof(method, target, nonce, accessToken string, now time.Time) (string, error) {
+	claims := map[string]any{
+		"jti": rand.Text(),
+		"htm": method,
+		"htu": target,
+		"iat": now.Unix(),
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	if accessToken != "" {
+		sum := sha256.Sum256([]byte(accessToken))
+		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	header := map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk()}
+	return signJWS(header, claims, k.private)
+}
+
+// dpopNonces remembers the DPoP-Nonce that each server (origin) gave last (RFC 9449 §8, §9).
+type dpopNonces struct {
+	mu     sync.Mutex
+	byHost map[string]string
+}
+
+func (n *dpopNonces) get(origin string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.byHost[origin]
+}
+
+func (n *dpopNonces) set(origin, nonce string) {
+	if nonce == "" || len(nonce) > 1024 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.byHost == nil {
+		n.byHost = make(map[string]string)
+	}
+	if _, ok := n.byHost[origin]; !ok && len(n.byHost) >= 64 {
+		clear(n.byHost) // a few servers per app; bounded all the same
+	}
+	n.byHost[origin] = nonce
+}
+
+// dpopTransport adds a DPoP proof to every request and learns the servers' nonces. With retry, a
+// request that a server refuses for want of its current nonce (use_dpop_nonce) is made once more
+// with it; without, the caller retries, as the requests of the token endpoint carry a client
+// assertion that must be fresh.
+type dpopTransport struct {
+	base   http.RoundTripper
+	key    *dpopKey
+	nonces *dpopNonces
+	now    func() time.Time
+	retry  bool
+}
+
+func (t dpopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.send(req)
+	if err != nil || !t.retry || !wantsNonce(resp) {
+		return resp, err
+	}
+	if req.Body != nil && req.GetBody == nil {
+		return resp, nil // the body cannot be sent again
+	}
+	_ = resp.Body.Close()
+	retry := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if retry.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	return t.send(retry)
+}
+
+// send sends req with a fresh proof, and learns the nonce of the answer.
+func (t dpopTransport) send(req *http.Request) (*http.Response, error) {
+	origin := req.URL.Scheme + "://" + req.URL.Host
+	htu := origin + req.URL.EscapedPath() // without query and fragment (RFC 9449 §4.2)
+	token, _ := strings.CutPrefix(req.Header.Get("Authorization"), "DPoP ")
+	proof, err := t.key.proof(req.Method, htu, t.nonces.get(origin), token, t.now())
+	if err != nil {
+		return nil, err
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("DPoP", proof)
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	t.nonces.set(origin, resp.Header.Get("DPoP-Nonce"))
+	return resp, nil
+}
+
+// wantsNonce reports whether resp refuses a request for want of the server's current nonce: a 401
+// with WWW-Authenticate: DPoP error="use_dpop_nonce" from a resource server, or a 400 with the
+// error use_dpop_nonce from an authorization server (RFC 9449 §8, §9). The body of a 400 is read
+// and put back.
+func wantsNonce(resp *http.Response) bool {
+	if resp.Header.Get("DPoP-Nonce") == "" {
+		return false
+	}
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		return strings.Contains(resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce")
+	case http.StatusBadRequest:
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		var answer struct {
+			Error string `json:"error"`
+		}
+		return err == nil && json.Unmarshal(body, &answer) == nil && answer.Error == "use_dpop_nonce"
+	}
+	return false
+}
+
+// maxErrorBody bounds what is read of an error answer to find its error code.
+const maxErrorBody = 64 << 10
+
+// dpopClient returns the HTTP client of calls to the provider that prove possession of key.
+func (m *Middleware) dpopClient(key *dpopKey, retry bool) *http.Client {
+	c := *m.client
+	c.Transport = dpopTransport{base: m.client.Transport, key: key, nonces: &m.nonces, now: m.clock.providerNow, retry: retry}
+	return &c
+}
+
+// withDPoPNonce calls call, and once more when the provider refused it for want of its DPoP nonce,
+// which the first answer carried: its client assertion must be a fresh one.
+func withDPoPNonce(call func() error) error {
+	err := call()
+	var pe *ProviderError
+	if errors.As(err, &pe) && pe.Code == "use_dpop_nonce" {
+		err = call()
+	}
+	return err
+}
+
+// isDPoPToken reports whether tokenType is DPoP's (RFC 9449 §5), in any case.
+func isDPoPToken(tokenType string) bool {
+	return strings.EqualFold(tokenType, "DPoP")
+}
+
+// apiTransport calls APIs with the user's access token: as a Bearer token, or as a DPoP-bound one
+// with a proof of the session's key.
+type apiTransport struct {
+	base      http.RoundTripper
+	token     string
+	tokenType string
+	dpop      *dpopTransport // nil for a Bearer token
+}
+
+func (t apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	if t.dpop == nil {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+		return t.base.RoundTrip(req)
+	}
+	req.Header.Set("Authorization", "DPoP "+t.token)
+	return t.dpop.RoundTrip(req)
+}
+
+// Client returns an HTTP client that calls APIs on behalf of the signed-in user of r: it adds the
+// access token of [Middleware.Token] (refreshed first when it has expired, so call Client before
+// writing the response) to every request, as a Bearer token, or, with Config.DPoP, as a DPoP-bound
+// token with a proof of the session's key for each request (RFC 9449 §7), sent once more with the
+// API's DPoP-Nonce when it asks for one. It needs Config.SaveTokens, and reports the errors of
+// Token.
+func (m *Middleware) Client(w http.ResponseWriter, r *http.Request) (*http.Client, error) {
+	tok, d, err := m.token(w, r)
+	if err != nil {
+		return nil, err
+	}
+	t := apiTransport{base: http.DefaultTransport, token: tok.AccessToken, tokenType: tok.TokenType}
+	if isDPoPToken(tok.TokenType) {
+		key, err := decodeDPoPKey(d.DPoPKey)
+		if err != nil {
+			return nil, errors.Join(ErrNoToken, err)
+		}
+		t.dpop = &dpopTransport{base: http.DefaultTransport, key: key, nonces: &m.nonces, now: m.clock.providerNow, retry: true}
+	}
+	return &http.Client{Transport: t, Timeout: m.timeout}, nil
+}
+
+// providerClient returns the HTTP client of the calls to the provider for a login or a session
+// with the DPoP key encoded (none: m.client).
+func (m *Middleware) providerClient(encoded string) (*http.Client, error) {
+	if encoded == "" {
+		return m.client, nil
+	}
+	key, err := decodeDPoPKey(encoded)
+	if err != nil {
+		return nil, err
+	}
+	return m.dpopClient(key, true), nil
+}
