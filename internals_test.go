@@ -1,6 +1,7 @@
 package parlogin
 
 import (
+	"crypto/sha256"
 	"runtime"
 	"strings"
 )
@@ -31,4 +32,9 @@ func (g *refreshGroup) waiting() int {
 		}
 	}
 	return n
+}
+
+func sha256Of(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:]
 }
