@@ -136,7 +136,7 @@ func (s *Server) handleDirectAuthorization(w http.ResponseWriter, r *http.Reques
 	authz := params
 	if params.Has("request") {
 		var oerr *oauthError
-		if authz, oerr = s.requestObjectParams(c, params.Get("request"), now); oerr != nil {
+		if authz, oerr = s.requestObjectParams(r.Context(), c, params.Get("request"), now); oerr != nil {
 			s.errorPage(w, oerr.status, oerr.code, oerr.description)
 			return
 		}

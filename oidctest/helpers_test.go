@@ -141,9 +141,12 @@ func (e *env) assertionClaims(c oidctest.Client) jwt.MapClaims {
 	}
 }
 
-// assertion returns a valid client assertion for c, signed with c.AuthAlg when it is an HS
-// algorithm, HS256 otherwise.
+// assertion returns a valid client assertion for c: signed with the key registered for c with
+// useKey, if any; otherwise with c.AuthAlg when it is an HS algorithm, HS256 otherwise.
 func (e *env) assertion(c oidctest.Client) string {
+	if k, ok := clientSigners.Load(c.ID); ok {
+		return k.(testKey).sign(e.t, e.assertionClaims(c))
+	}
 	var method jwt.SigningMethod = jwt.SigningMethodHS256
 	if strings.HasPrefix(c.AuthAlg, "HS") {
 		method = jwt.GetSigningMethod(c.AuthAlg)

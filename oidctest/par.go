@@ -1,6 +1,7 @@
 package oidctest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -63,7 +64,7 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 	authz := params
 	if params.Has("request") {
 		// RFC 9101 section 6.3: only the request object's claims are used.
-		if authz, oerr = s.requestObjectParams(c, params.Get("request"), now); oerr != nil {
+		if authz, oerr = s.requestObjectParams(r.Context(), c, params.Get("request"), now); oerr != nil {
 			writeOAuthError(w, oerr)
 			return
 		}
@@ -93,9 +94,10 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 // jwtClaimNames are the claims of a request object that are not authorization parameters.
 var jwtClaimNames = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true}
 
-// requestObjectParams verifies a request object passed by value (RFC 9101), signed with the
-// client secret, and returns its claims as authorization request parameters.
-func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.Values, *oauthError) {
+// requestObjectParams verifies a request object passed by value (RFC 9101), signed as the
+// client's assertions are (with the client secret for client_secret_jwt, with one of its keys
+// for private_key_jwt), and returns its claims as authorization request parameters.
+func (s *Server) requestObjectParams(ctx context.Context, c Client, raw string, now time.Time) (url.Values, *oauthError) {
 	invalid := func(format string, args ...any) *oauthError {
 		return newError(http.StatusBadRequest, "invalid_request_object", format, args...)
 	}
@@ -103,10 +105,10 @@ func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.V
 	if err != nil {
 		return nil, invalid("request %v", err)
 	}
-	if err := checkHMACAlg(t, c); err != nil {
-		return nil, invalid("request %v", err)
+	if problem := s.registrationProblem(c); problem != "" {
+		return nil, newError(http.StatusUnauthorized, "invalid_client", "the registration of client %s is invalid: %s", printable(c.ID), problem)
 	}
-	if err := verifyClientHMAC(t, c); err != nil {
+	if err := s.verifyClientJWT(ctx, c, t); err != nil {
 		return nil, invalid("request %v", err)
 	}
 	if iss, err := stringClaim(t.claims, "iss"); err != nil || iss != c.ID {
