@@ -60,6 +60,7 @@ func (s *Server) metadata() map[string]any {
 		"revocation_endpoint":                                   u[endpoint.Revocation],
 		"revocation_endpoint_auth_methods_supported":            authMethods,
 		"revocation_endpoint_auth_signing_alg_values_supported": authAlgs,
+		"dpop_signing_alg_values_supported":                     dpopAlgs(),
 	}
 }
 

@@ -32,6 +32,7 @@ type authorizationRequest struct {
 	prompt        []string
 	acrValues     []string
 	maxAge        int64    // seconds; -1 when absent
+	dpopJKT       string   // the DPoP key the code is bound to (RFC 9449 section 10); "" for none
 	browser       *browser // the Login client that took the request to the authorization endpoint
 }
 
@@ -57,6 +58,14 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 		writeOAuthError(w, oerr)
 		return
 	}
+	var proofJKT string
+	if s.dpopEnabled() {
+		// RFC 9449 section 10.1: a DPoP proof at the PAR endpoint binds the code like dpop_jkt.
+		if proofJKT, _, oerr = s.checkDPoPProof(r, s.cfg.urls[endpoint.PAR], "", now); oerr != nil {
+			writeOAuthError(w, oerr)
+			return
+		}
+	}
 	if params.Has("request_uri") {
 		writeOAuthError(w, invalidRequest("request_uri must not be sent to the pushed authorization request endpoint (RFC 9126 section 2.1)"))
 		return
@@ -73,6 +82,16 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return
+	}
+	if proofJKT != "" {
+		// RFC 9449 section 10.1: "If both mechanisms are used at the same time, the
+		// authorization server MUST reject the request if the JWK Thumbprint in dpop_jkt does
+		// not match the public key in the DPoP header."
+		if req.dpopJKT != "" && req.dpopJKT != proofJKT {
+			writeOAuthError(w, invalidRequest("dpop_jkt is not the thumbprint of the key of the DPoP proof (RFC 9449 section 10.1)"))
+			return
+		}
+		req.dpopJKT = proofJKT
 	}
 
 	var uri string
@@ -202,6 +221,11 @@ func (s *Server) parseAuthorizationRequest(c Client, p url.Values) (authorizatio
 	}
 	if oerr := s.checkPKCE(c, p, &req); oerr != nil {
 		return req, oerr
+	}
+	if p.Has("dpop_jkt") && s.dpopEnabled() {
+		if req.dpopJKT = p.Get("dpop_jkt"); !validJKT(req.dpopJKT) {
+			return req, invalidRequest("dpop_jkt must be the base64url SHA-256 thumbprint of a JWK (RFC 9449 section 10, RFC 7638)")
+		}
 	}
 	if p.Has("max_age") {
 		if !isDigits(p.Get("max_age")) {

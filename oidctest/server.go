@@ -94,9 +94,11 @@ type Server struct {
 	codes         map[string]*authCode
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken
-	sessions      map[string]*session     // by sid
-	jtis          map[replayKey]time.Time // client assertion IDs seen, until when they are remembered
-	sweepAt       int                     // entry count that triggers the next sweep of expired state
+	sessions      map[string]*session         // by sid
+	jtis          map[replayKey]time.Time     // client assertion IDs seen, until when they are remembered
+	dpopJTIs      map[dpopReplayKey]time.Time // DPoP proof IDs seen, until when they are remembered
+	dpopNonce     dpopNonceState
+	sweepAt       int // entry count that triggers the next sweep of expired state
 	faults        map[Endpoint]*Fault
 	requests      map[Endpoint]*requestLog
 	idTokenHook   func(claims map[string]any)
@@ -342,6 +344,7 @@ func (s *Server) initState() {
 	s.refreshTokens = make(map[string]*refreshToken)
 	s.sessions = make(map[string]*session)
 	s.jtis = make(map[replayKey]time.Time)
+	s.dpopJTIs = make(map[dpopReplayKey]time.Time)
 	s.faults = make(map[Endpoint]*Fault)
 	s.requests = make(map[Endpoint]*requestLog)
 }
@@ -366,7 +369,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Date follows the provider's clock, as a real provider's follows its own: clients that
 	// measure their offset to the provider's clock read it.
-	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	now := s.now()
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	if s.cfg.dpopNonce && s.dpopEnabled() && (e == endpoint.PAR || e == endpoint.Token || e == endpoint.UserInfo) {
+		// RFC 9449 section 8.2: the nonce may be sent in any answer; every answer carries it,
+		// so that clients learn of a new one before their proofs are refused.
+		current, _ := s.dpopNonces(now)
+		w.Header().Set("DPoP-Nonce", current)
+	}
 	params, paramErr := readParams(w, r, e)
 	s.record(e, params)
 
@@ -510,12 +520,17 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 			delete(s.jtis, k)
 		}
 	}
+	for k, until := range s.dpopJTIs {
+		if now.After(until) {
+			delete(s.dpopJTIs, k)
+		}
+	}
 	s.sweepAt = max(2*s.entriesLocked(), 1024)
 }
 
 // entriesLocked counts the entries that maybeSweepLocked bounds. s.mu must be held.
 func (s *Server) entriesLocked() int {
-	return len(s.pushed) + len(s.interactions) + len(s.directLogins) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
+	return len(s.pushed) + len(s.interactions) + len(s.directLogins) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis) + len(s.dpopJTIs)
 }
 
 // checkFormPost checks what every back-channel POST must satisfy: a form body in which no

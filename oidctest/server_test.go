@@ -46,6 +46,7 @@ func TestDiscovery(t *testing.T) {
 		"code_challenge_methods_supported":                 []any{"S256"},
 		"scopes_supported":                                 []any{"openid", "profile", "email", "offline_access"},
 		"request_parameter_supported":                      true,
+		"dpop_signing_alg_values_supported":                []any{"ES256", "PS256", "EdDSA"},
 		"request_object_signing_alg_values_supported":      []any{"HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA"},
 	}
 	for k, v := range want {
