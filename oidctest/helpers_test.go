@@ -282,7 +282,7 @@ func (e *env) verifyIDToken(raw string) (jwt.MapClaims, map[string]any) {
 	return claims, tok.Header
 }
 
-// jwks fetches the JWKS and returns its keys by kid.
+// jwks fetches the JWKS and returns its RS256 keys by kid.
 func (e *env) jwks() map[string]any {
 	e.t.Helper()
 	status, body := e.get(e.endpoint("jwks_uri"))
@@ -297,6 +297,10 @@ func (e *env) jwks() map[string]any {
 	}
 	keys := make(map[string]any)
 	for _, raw := range set.Keys {
+		var alg struct{ Alg string }
+		if err := json.Unmarshal(raw, &alg); err == nil && (alg.Alg == "PS256" || alg.Alg == "ES256") {
+			continue // keys of clients with IDTokenAlg; see verifyJWT
+		}
 		k := parseRSAJWK(e.t, raw)
 		keys[k.kid] = k.pub
 	}

@@ -215,6 +215,8 @@ func (s *Server) parseAuthorizationRequest(c Client, p url.Values) (authorizatio
 		return req, invalidRequest("the client has no registered redirect_uri")
 	case !slices.Contains(c.RedirectURIs, req.redirectURI):
 		return req, invalidRequest("redirect_uri is not registered for the client (exact match)")
+	case s.fapi2(c) && !fapiRedirectURI(req.redirectURI):
+		return req, invalidRequest("redirect_uri must not be http, except on a loopback IP address for a native client (FAPI 2.0 Security Profile section 5.3.2.2)")
 	}
 	if !slices.Contains(strings.Fields(req.scope), "openid") {
 		return req, newError(http.StatusBadRequest, "invalid_scope", "scope must contain openid")
