@@ -429,4 +429,16 @@ func TestPingOneIgnoresDPoP(t *testing.T) {
 	if _, ok := e.meta["dpop_signing_alg_values_supported"]; ok {
 		t.Error("PingOne's discovery document advertises DPoP")
 	}
+	// Clients that need DPoP cannot work there, and say so.
+	for name, edit := range map[string]func(*oidctest.Client){
+		"FAPI2":                 func(c *oidctest.Client) { c.FAPI2 = true },
+		"DPoPBoundAccessTokens": func(c *oidctest.Client) { c.DPoPBoundAccessTokens = true },
+	} {
+		c := e.addKeyClient(testKey{alg: "RS256", kid: "k", key: rsaKey()}, edit)
+		status, body := e.parWith(c, e.assertion(c))
+		wantOAuthError(t, status, body, http.StatusUnauthorized, "invalid_client")
+		if !strings.Contains(string(body), "PingOne mode") {
+			t.Errorf("%s: the error does not say why: %s", name, body)
+		}
+	}
 }

@@ -171,7 +171,7 @@ func (s *Server) refresh(c Client, params url.Values, jkt string, now time.Time)
 	if oerr != nil {
 		return nil, oerr
 	}
-	return s.issueTokens(rt.grant, scope, "", jkt, !s.fapi2(c), now)
+	return s.issueTokens(rt.grant, scope, "", jkt, !s.fapi2(c) && s.issuesRefreshTokens(rt.grant), now)
 }
 
 // refreshScope returns the scope of the tokens issued by a refresh: the scope parameter, which
