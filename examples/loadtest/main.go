@@ -285,7 +285,7 @@ func startApp(ctx context.Context, addr string, o options) (*testApp, error) {
 		if o.sessions == "redis" {
 			cfg.Store = parloginredis.NewStore(rdb, hashKey, blockKey)
 		}
-	case o.sessions != "cookie":
+	case o.sessions != "cookie" && o.sessions != "":
 		ln.Close()
 		a.op.Close()
 		return nil, errors.New(`-sessions redis needs -redis`)
