@@ -3,16 +3,29 @@
 // logout on, and the built-in development login and consent pages. It prints one JSON line,
 // {"issuer": "http://127.0.0.1:<port>"}, once it listens.
 //
+// Environment:
+//
+//   OP_HOST      the host name of the issuer, default 127.0.0.1: another name (op.test) is for a
+//                browser and an app that resolve it to 127.0.0.1
+//   OP_TLS_CERT  PEM files of the certificate chain and key for OP_HOST: serve https, and the
+//   OP_TLS_KEY   issuer is https://<OP_HOST>:<port>
+//
 // Clients are registered at run time, because a test learns its app's redirect URI only once the
 // app listens: POST /test/clients with the client metadata as JSON. That route exists only in this
 // harness and answers on the loopback interface only.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 
 import Provider from 'oidc-provider';
 
-const server = http.createServer();
+const host = process.env.OP_HOST || '127.0.0.1';
+const tls = process.env.OP_TLS_CERT && process.env.OP_TLS_KEY;
+const server = tls
+  ? https.createServer({ cert: readFileSync(process.env.OP_TLS_CERT), key: readFileSync(process.env.OP_TLS_KEY) })
+  : http.createServer();
 await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const issuer = `${tls ? 'https' : 'http'}://${host}:${server.address().port}`;
 
 const provider = new Provider(issuer, {
   // Cookies on 127.0.0.1 are shared across ports: keep clear of the app's names.
@@ -46,11 +59,15 @@ const provider = new Provider(issuer, {
 
 const handle = provider.callback();
 
-async function registerClient(req, res) {
+async function readBody(req) {
   let body = '';
   for await (const chunk of req) body += chunk;
+  return body;
+}
+
+async function registerClient(req, res) {
   try {
-    const metadata = JSON.parse(body);
+    const metadata = JSON.parse(await readBody(req));
     await provider.Client.validate(metadata);
     await provider.Client.adapter.upsert(metadata.client_id, metadata);
     res.writeHead(201).end();
