@@ -6,9 +6,10 @@ import (
 	"github.com/parlogin/parlogin/examples/internal/interop"
 )
 
-func TestInteropLoginLogoutHS256(t *testing.T) { interop.LoginLogout(t, app, "HS256") }
-func TestInteropLoginLogoutHS512(t *testing.T) { interop.LoginLogout(t, app, "HS512") }
-func TestInteropRequiresPAR(t *testing.T)      { interop.RequiresPAR(t, app) }
-func TestInteropFailures(t *testing.T)         { interop.Failures(t, app) }
-func TestInteropBackButton(t *testing.T)       { interop.BackButton(t, app) }
-func TestInteropRedisSessions(t *testing.T)    { interop.RedisSessions(t, app) }
+func TestInteropLoginLogoutHS256(t *testing.T)  { interop.LoginLogout(t, app, "HS256") }
+func TestInteropLoginLogoutHS512(t *testing.T)  { interop.LoginLogout(t, app, "HS512") }
+func TestInteropRequiresPAR(t *testing.T)       { interop.RequiresPAR(t, app) }
+func TestInteropFailures(t *testing.T)          { interop.Failures(t, app) }
+func TestInteropBackButton(t *testing.T)        { interop.BackButton(t, app) }
+func TestInteropRedisSessions(t *testing.T)     { interop.RedisSessions(t, app) }
+func TestInteropBackchannelLogout(t *testing.T) { interop.BackchannelLogout(t, app) }

@@ -1,7 +1,7 @@
 // oidc-provider set up as parlogin's interoperability tests need it: on 127.0.0.1 with a free
-// port, client_secret_jwt only, PKCE and pushed authorization requests required, RP-initiated
-// logout on, and the built-in development login and consent pages. It prints one JSON line,
-// {"issuer": "http://127.0.0.1:<port>"}, once it listens.
+// port, client_secret_jwt only, PKCE and pushed authorization requests required, RP-initiated and
+// back-channel logout on, and the built-in development login and consent pages. It prints one
+// JSON line, {"issuer": "http://127.0.0.1:<port>"}, once it listens.
 //
 // Environment:
 //
@@ -13,6 +13,10 @@
 // Clients are registered at run time, because a test learns its app's redirect URI only once the
 // app listens: POST /test/clients with the client metadata as JSON. That route exists only in this
 // harness and answers on the loopback interface only.
+//
+// Back-channel logout tokens go to the apps' backchannel_logout_uri on loopback, which
+// oidc-provider refuses by default (see fetch below). What became of each is printed on stderr as
+// a JSON line: {"event": "backchannel.success" or "backchannel.error", "client_id", "sid", ...}.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -37,6 +41,7 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
     rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
   },
   pkce: { required: () => true },
   clientAuthMethods: ['client_secret_jwt'],
@@ -55,7 +60,24 @@ const provider = new Provider(issuer, {
       email_verified: true,
     }),
   }),
+  // oidc-provider 9 sends its back-channel requests through a dispatcher that refuses
+  // special-use addresses, loopback included ("hostname resolves to a special-use IP address"),
+  // against SSRF. The apps under test listen on loopback: for them only, use a plain one.
+  fetch: (url, options) => {
+    if (['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) {
+      delete options.dispatcher;
+    }
+    return globalThis.fetch(url, options);
+  },
 });
+
+const report = (event, client, accountId, sid, err) => {
+  console.error(JSON.stringify({
+    event, client_id: client.clientId, sub: accountId, sid, error: err && String(err.cause || err.message),
+  }));
+};
+provider.on('backchannel.success', (ctx, client, accountId, sid) => report('backchannel.success', client, accountId, sid));
+provider.on('backchannel.error', (ctx, err, client, accountId, sid) => report('backchannel.error', client, accountId, sid, err));
 
 const handle = provider.callback();
 

@@ -119,6 +119,12 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 	AuthAlg                string // token_endpoint_auth_signing_alg, default HS256
 	ResponseModes          []string
+	// BackchannelLogoutURI is where the provider posts logout tokens (OpenID Connect
+	// Back-Channel Logout 1.0), if set; with BackchannelLogoutSessionRequired, its ID tokens
+	// and logout tokens carry the provider session's sid, without it logout tokens name the
+	// user (sub) only.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
 }
 
 // Register registers c as a client_secret_jwt client that must use PAR.
@@ -134,6 +140,10 @@ func (p *Provider) Register(t *testing.T, c Client) {
 		"token_endpoint_auth_method":            "client_secret_jwt",
 		"token_endpoint_auth_signing_alg":       cmpOr(c.AuthAlg, "HS256"),
 		"require_pushed_authorization_requests": true,
+	}
+	if c.BackchannelLogoutURI != "" {
+		metadata["backchannel_logout_uri"] = c.BackchannelLogoutURI
+		metadata["backchannel_logout_session_required"] = c.BackchannelLogoutSessionRequired
 	}
 	body, _ := json.Marshal(metadata)
 	resp, err := p.client.Post(p.Issuer+"/test/clients", "application/json", bytes.NewReader(body))

@@ -33,7 +33,8 @@ func StartApp(t *testing.T, p *Provider, app exampletest.App, alg string, env ma
 }
 
 // startApp is StartApp for an app reached at pub, calling the provider with client (nil: the
-// default client), and registered with the metadata of c beside its ID, secret and URLs.
+// default client), and registered with the metadata of c beside its ID, secret and URLs; a
+// BackchannelLogoutURI that is a path is on the app.
 func startApp(t *testing.T, p *Provider, app exampletest.App, pub exampletest.Public, client *http.Client, c Client, env map[string]string, edit func(*parlogin.Config)) *App {
 	t.Helper()
 	c.ID, c.Secret = "app-"+rand.Text(), rand.Text()+rand.Text()+rand.Text()
@@ -59,6 +60,9 @@ func startApp(t *testing.T, p *Provider, app exampletest.App, pub exampletest.Pu
 	})
 	a.Client.RedirectURIs = []string{a.Env.RedirectURL}
 	a.Client.PostLogoutRedirectURIs = []string{a.Env.PostLogoutRedirectURL}
+	if strings.HasPrefix(c.BackchannelLogoutURI, "/") {
+		a.Client.BackchannelLogoutURI = a.URL + c.BackchannelLogoutURI
+	}
 	p.Register(t, a.Client)
 	return a
 }
