@@ -21,3 +21,6 @@ func TestBrowserTwoTabs(t *testing.T) {
 		t.Run(l.Name, func(t *testing.T) { interop.BrowserTwoTabs(t, app, l) })
 	}
 }
+
+// The pages a person sees when a login goes wrong, in Chromium.
+func TestBrowserErrorPages(t *testing.T) { interop.BrowserErrorPages(t, app) }
