@@ -13,3 +13,6 @@ func TestInteropFailures(t *testing.T)          { interop.Failures(t, app) }
 func TestInteropBackButton(t *testing.T)        { interop.BackButton(t, app) }
 func TestInteropRedisSessions(t *testing.T)     { interop.RedisSessions(t, app) }
 func TestInteropBackchannelLogout(t *testing.T) { interop.BackchannelLogout(t, app) }
+
+// Step-up (acr_values, max_age) on routes with auth.RequirePolicy, added to the example's.
+func TestInteropStepUp(t *testing.T) { interop.StepUp(t, app) }

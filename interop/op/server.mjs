@@ -1,7 +1,8 @@
 // oidc-provider set up as parlogin's interoperability tests need it: on 127.0.0.1 with a free
 // port, client_secret_jwt only, PKCE and pushed authorization requests required, RP-initiated and
-// back-channel logout on, and the built-in development login and consent pages. It prints one
-// JSON line, {"issuer": "http://127.0.0.1:<port>"}, once it listens.
+// back-channel logout on, two authentication context classes (acr), and the built-in development
+// login and consent pages. It prints one JSON line, {"issuer": "http://127.0.0.1:<port>"}, once
+// it listens.
 //
 // Environment:
 //
@@ -31,6 +32,13 @@ const server = tls
 await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
 const issuer = `${tls ? 'https' : 'http'}://${host}:${server.address().port}`;
 
+// The authentication context classes: a password, or a password and a second factor. The login
+// page is oidc-provider's development one (any login, any password), so the harness stands in for
+// the second factor: a login asserts the strongest class that the authorization request's
+// acr_values ask for, and urn:example:pwd when they ask for none.
+const PWD = 'urn:example:pwd';
+const MFA = 'urn:example:mfa';
+
 const provider = new Provider(issuer, {
   // Cookies on 127.0.0.1 are shared across ports: keep clear of the app's names.
   cookies: {
@@ -46,6 +54,7 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   clientAuthMethods: ['client_secret_jwt'],
   enabledJWA: { clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512'] },
+  acrValues: [PWD, MFA],
   claims: {
     openid: ['sub'],
     profile: ['name'],
@@ -98,10 +107,37 @@ async function registerClient(req, res) {
   }
 }
 
-server.on('request', (req, res) => {
+// finishLogin replaces the development login's submission (POST /interaction/<uid> of a login
+// prompt), which asserts no acr: it signs in the login submitted, with the acr described above
+// (oidc-provider puts it in the ID token when acr_values asked for one). A test may add
+// auth_age=<seconds> to the form, to sign in as if the user had authenticated that long ago
+// (auth_time), where a real test would have to wait.
+async function finishLogin(req, res, details) {
+  const form = new URLSearchParams(await readBody(req));
+  const requested = (details.params.acr_values || '').split(' ');
+  const acr = requested.includes(MFA) ? MFA : PWD;
+  await provider.interactionFinished(req, res, {
+    login: {
+      accountId: form.get('login'),
+      acr,
+      ts: Math.floor(Date.now() / 1000) - Number(form.get('auth_age') || 0),
+    },
+  }, { mergeWithLastSubmission: false });
+}
+
+server.on('request', async (req, res) => {
   if (req.method === 'POST' && req.url === '/test/clients') {
     registerClient(req, res);
     return;
+  }
+  if (req.method === 'POST' && /^\/interaction\/[\w-]+$/.test(req.url)) {
+    const details = await provider.interactionDetails(req, res).catch(() => undefined);
+    if (details?.prompt.name === 'login' && req.url === `/interaction/${details.uid}`) {
+      finishLogin(req, res, details).catch((err) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err.message));
+      });
+      return;
+    }
   }
   handle(req, res);
 });

@@ -125,6 +125,9 @@ type Client struct {
 	// user (sub) only.
 	BackchannelLogoutURI             string
 	BackchannelLogoutSessionRequired bool
+	// RequireAuthTime puts auth_time in every ID token, as oidc-provider otherwise does only
+	// when max_age or prompt=login was asked for.
+	RequireAuthTime bool
 }
 
 // Register registers c as a client_secret_jwt client that must use PAR.
@@ -140,6 +143,7 @@ func (p *Provider) Register(t *testing.T, c Client) {
 		"token_endpoint_auth_method":            "client_secret_jwt",
 		"token_endpoint_auth_signing_alg":       cmpOr(c.AuthAlg, "HS256"),
 		"require_pushed_authorization_requests": true,
+		"require_auth_time":                     c.RequireAuthTime,
 	}
 	if c.BackchannelLogoutURI != "" {
 		metadata["backchannel_logout_uri"] = c.BackchannelLogoutURI
