@@ -6,9 +6,13 @@ import (
 	"github.com/parlogin/parlogin/examples/internal/interop"
 )
 
-func TestInteropLoginLogoutHS256(t *testing.T) { interop.LoginLogout(t, app, "HS256") }
-func TestInteropLoginLogoutHS512(t *testing.T) { interop.LoginLogout(t, app, "HS512") }
-func TestInteropRequiresPAR(t *testing.T)      { interop.RequiresPAR(t, app) }
-func TestInteropFailures(t *testing.T)         { interop.Failures(t, app) }
-func TestInteropBackButton(t *testing.T)       { interop.BackButton(t, app) }
-func TestInteropRedisSessions(t *testing.T)    { interop.RedisSessions(t, app) }
+func TestInteropLoginLogoutHS256(t *testing.T)  { interop.LoginLogout(t, app, "HS256") }
+func TestInteropLoginLogoutHS512(t *testing.T)  { interop.LoginLogout(t, app, "HS512") }
+func TestInteropRequiresPAR(t *testing.T)       { interop.RequiresPAR(t, app) }
+func TestInteropFailures(t *testing.T)          { interop.Failures(t, app) }
+func TestInteropBackButton(t *testing.T)        { interop.BackButton(t, app) }
+func TestInteropRedisSessions(t *testing.T)     { interop.RedisSessions(t, app) }
+func TestInteropBackchannelLogout(t *testing.T) { interop.BackchannelLogout(t, app) }
+
+// Step-up (acr_values, max_age) on routes with auth.RequirePolicy, added to the example's.
+func TestInteropStepUp(t *testing.T) { interop.StepUp(t, app) }

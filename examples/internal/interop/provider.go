@@ -26,6 +26,8 @@ import (
 type Provider struct {
 	Issuer string
 	stderr *lockedBuffer
+	client *http.Client // for the harness's own routes
+	stop   func()
 }
 
 // harnessDir is interop/op, located from this file so that tests of any package find it.
@@ -44,8 +46,25 @@ func unavailable(t *testing.T, format string, args ...any) {
 	t.Skipf("skipping interop test: %s (set PARLOGIN_INTEROP=required to make this a failure)", msg)
 }
 
-// Start starts oidc-provider for the test and stops it when the test ends.
+// Start starts oidc-provider for the test on http://127.0.0.1, and stops it when the test ends.
 func Start(t *testing.T) *Provider {
+	t.Helper()
+	return StartProvider(t, ProviderConfig{})
+}
+
+// ProviderConfig says where oidc-provider is, as browsers and the app see it. It always listens on
+// 127.0.0.1.
+type ProviderConfig struct {
+	// Host is the host name of its issuer, such as op.test, which the browser and the app must
+	// resolve to 127.0.0.1 (see PKI); default 127.0.0.1.
+	Host string
+	// PKI, if not nil, serves it over https, with the PKI's certificate for Host: its issuer is
+	// then https://{Host}:{port}.
+	PKI *PKI
+}
+
+// StartProvider starts oidc-provider for the test as c says, and stops it when the test ends.
+func StartProvider(t *testing.T, c ProviderConfig) *Provider {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -57,9 +76,15 @@ func Start(t *testing.T) *Provider {
 	}
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "OP_HOST="+c.Host)
+	p := &Provider{stderr: &lockedBuffer{}, client: http.DefaultClient}
+	if c.PKI != nil {
+		certFile, keyFile := c.PKI.Files(t, c.Host)
+		cmd.Env = append(cmd.Env, "OP_TLS_CERT="+certFile, "OP_TLS_KEY="+keyFile)
+		p.client = c.PKI.Client()
+	}
 	// The provider dies with the test binary, whatever happens to it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &Provider{stderr: &lockedBuffer{}}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -68,9 +93,12 @@ func Start(t *testing.T) *Provider {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting oidc-provider: %v", err)
 	}
-	t.Cleanup(func() {
+	p.stop = sync.OnceFunc(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+	})
+	t.Cleanup(func() {
+		p.stop()
 		if t.Failed() {
 			t.Logf("oidc-provider stderr:\n%s", p.stderr)
 		}
@@ -91,6 +119,15 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 	AuthAlg                string // token_endpoint_auth_signing_alg, default HS256
 	ResponseModes          []string
+	// BackchannelLogoutURI is where the provider posts logout tokens (OpenID Connect
+	// Back-Channel Logout 1.0), if set; with BackchannelLogoutSessionRequired, its ID tokens
+	// and logout tokens carry the provider session's sid, without it logout tokens name the
+	// user (sub) only.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
+	// RequireAuthTime puts auth_time in every ID token, as oidc-provider otherwise does only
+	// when max_age or prompt=login was asked for.
+	RequireAuthTime bool
 }
 
 // Register registers c as a client_secret_jwt client that must use PAR.
@@ -106,9 +143,14 @@ func (p *Provider) Register(t *testing.T, c Client) {
 		"token_endpoint_auth_method":            "client_secret_jwt",
 		"token_endpoint_auth_signing_alg":       cmpOr(c.AuthAlg, "HS256"),
 		"require_pushed_authorization_requests": true,
+		"require_auth_time":                     c.RequireAuthTime,
+	}
+	if c.BackchannelLogoutURI != "" {
+		metadata["backchannel_logout_uri"] = c.BackchannelLogoutURI
+		metadata["backchannel_logout_session_required"] = c.BackchannelLogoutSessionRequired
 	}
 	body, _ := json.Marshal(metadata)
-	resp, err := http.Post(p.Issuer+"/test/clients", "application/json", bytes.NewReader(body))
+	resp, err := p.client.Post(p.Issuer+"/test/clients", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +161,9 @@ func (p *Provider) Register(t *testing.T, c Client) {
 		t.Fatalf("registering client: %d %s", resp.StatusCode, msg.String())
 	}
 }
+
+// Stop stops the provider now: it no longer answers, as when it is down.
+func (p *Provider) Stop() { p.stop() }
 
 // Stderr returns what the provider printed on stderr so far.
 func (p *Provider) Stderr() string { return p.stderr.String() }
