@@ -185,3 +185,17 @@ func TestFAPI2(t *testing.T) {
 		t.Fatalf("New with an RS256-only provider under FAPI2: %v", err)
 	}
 }
+
+// Check knows private_key_jwt: the method and the key's algorithm are what it looks for.
+func TestCheckPrivateKeyJWT(t *testing.T) {
+	h := keyHarness(t, "ES256")
+	report := Check(t.Context(), h.cfg)
+	if err := report.Err(); err != nil {
+		t.Fatalf("Check of a private_key_jwt client: %v", err)
+	}
+	for _, r := range report.Results {
+		if r.Check == "client_auth" && !strings.Contains(r.Message, "private_key_jwt with ES256") {
+			t.Errorf("client_auth: %+v", r)
+		}
+	}
+}
