@@ -16,3 +16,7 @@ func TestInteropBackchannelLogout(t *testing.T) { interop.BackchannelLogout(t, a
 
 // Step-up (acr_values, max_age) on routes with auth.RequirePolicy, added to the example's.
 func TestInteropStepUp(t *testing.T) { interop.StepUp(t, app) }
+
+// The client secret rotated at run time, the app first; the app's clock two minutes off.
+func TestInteropSecretRotation(t *testing.T) { interop.SecretRotation(t, app) }
+func TestInteropClockOffset(t *testing.T)    { interop.ClockOffset(t, app) }
