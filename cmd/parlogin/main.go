@@ -18,25 +18,19 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
 
 	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
+	"github.com/parlogin/parlogin/internal/settings"
 )
 
 func main() {
@@ -173,51 +167,29 @@ func plural(n int, noun string) string {
 // config returns the configuration of the examples from the PARLOGIN_* variables, and adjust,
 // which adds to the results what the command knows of the session key and that Check cannot.
 func config(getenv func(string) string) (c parlogin.Config, adjust func(*parlogin.CheckResult), err error) {
-	var missing []string
-	for _, name := range []string{"PARLOGIN_ISSUER", "PARLOGIN_CLIENT_ID", "PARLOGIN_CLIENT_SECRET"} {
-		if getenv(name) == "" {
-			missing = append(missing, name)
-		}
+	s, err := settings.Read(getenv)
+	if err != nil {
+		return c, nil, err
 	}
-	if len(missing) > 0 {
+	if missing := s.Missing(); len(missing) > 0 {
 		return c, nil, fmt.Errorf("%s not set: set PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID and PARLOGIN_CLIENT_SECRET to the provider's and the application's values (run parlogin -h for all variables)", strings.Join(missing, ", "))
 	}
-	redirectURL := getenv("PARLOGIN_REDIRECT_URL")
-	if redirectURL == "" {
-		// As the examples: http://{PARLOGIN_ADDR}/auth/callback, on loopback when they listen on
-		// every interface.
-		addr := cmp.Or(getenv("PARLOGIN_ADDR"), "127.0.0.1:8080")
-		host, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return c, nil, fmt.Errorf("PARLOGIN_ADDR %q is not host:port", addr)
-		}
-		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-			host = "127.0.0.1"
-		}
-		redirectURL = "http://" + net.JoinHostPort(host, port) + "/auth/callback"
-	}
 	c = parlogin.Config{
-		Issuer:       getenv("PARLOGIN_ISSUER"),
-		ClientID:     getenv("PARLOGIN_CLIENT_ID"),
-		ClientSecret: getenv("PARLOGIN_CLIENT_SECRET"),
-		RedirectURL:  redirectURL,
-		Scopes:       strings.Fields(cmp.Or(getenv("PARLOGIN_SCOPES"), "profile email")),
-		SigningAlg:   getenv("PARLOGIN_AUTH_ALG"),
-		ResponseMode: getenv("PARLOGIN_RESPONSE_MODE"),
-		SaveTokens:   getenv("PARLOGIN_SAVE_TOKENS") == "1",
+		Issuer:       s.Issuer,
+		ClientID:     s.ClientID,
+		ClientSecret: s.ClientSecret,
+		RedirectURL:  s.RedirectURL,
+		Scopes:       s.Scopes,
+		SigningAlg:   s.SigningAlg,
+		ResponseMode: s.ResponseMode,
+		SaveTokens:   s.SaveTokens,
 	}
-	key, keyErr := decodeKey(getenv("PARLOGIN_SESSION_KEY"))
-	randomKey := key == nil && keyErr == nil
-	if randomKey {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
-	}
+	// The examples' cookie store, its keys derived from PARLOGIN_SESSION_KEY as theirs are.
+	hashKey, blockKey, randomKey, keyErr := s.CookieKeys()
 	if keyErr == nil {
-		if c.Store, keyErr = cookieStore(key); keyErr != nil {
-			return c, nil, keyErr
-		}
+		c.Store = sessions.NewCookieStore(hashKey, blockKey)
 	}
-	redis := getenv("PARLOGIN_REDIS_ADDR") != ""
+	redis := s.RedisAddr != ""
 	adjust = func(r *parlogin.CheckResult) {
 		if r.Check != "session_store" {
 			return
@@ -238,33 +210,4 @@ func config(getenv func(string) string) (c parlogin.Config, adjust func(*parlogi
 		}
 	}
 	return c, adjust, nil
-}
-
-// cookieStore returns the examples' cookie store: its signing and encryption keys derived from
-// key, as examples/internal/demo's sessionKeys derives them (keep the two in step).
-func cookieStore(key []byte) (sessions.Store, error) {
-	hashKey, err := hkdf.Key(sha256.New, key, nil, "parlogin example cookie mac", 32)
-	if err != nil {
-		return nil, err
-	}
-	blockKey, err := hkdf.Key(sha256.New, key, nil, "parlogin example cookie encryption", 32)
-	if err != nil {
-		return nil, err
-	}
-	return sessions.NewCookieStore(hashKey, blockKey), nil
-}
-
-// decodeKey decodes PARLOGIN_SESSION_KEY as the examples do; nil for an empty one.
-func decodeKey(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	key, err := hex.DecodeString(s)
-	if err != nil {
-		key, err = base64.StdEncoding.DecodeString(s)
-	}
-	if err != nil || len(key) < 32 {
-		return nil, errors.New("PARLOGIN_SESSION_KEY must be at least 32 bytes, hex or base64 encoded")
-	}
-	return key, nil
 }
