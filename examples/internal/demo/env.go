@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/internal/settings"
 	"github.com/parlogin/parlogin/oidctest"
 	"github.com/redis/go-redis/v9"
@@ -93,18 +94,32 @@ func (e *Env) Close() {
 	}
 }
 
-// startProvider starts the embedded provider, with a login form, and registers the example.
+// startProvider starts the embedded provider, with a login form, and registers the example: with
+// its client key's public part for private_key_jwt (PARLOGIN_CLIENT_KEY), bound to DPoP-bound
+// tokens (PARLOGIN_DPOP), in the provider's FAPI 2.0 mode (PARLOGIN_PROFILE=fapi2).
 func (e *Env) startProvider() {
 	e.Provider = oidctest.NewUnstartedServer()
 	e.Provider.LoginForm = true
+	e.Provider.FAPI2 = e.Profile == parlogin.FAPI2
 	e.Provider.Start()
-	client := e.Provider.AddClient(oidctest.Client{
+	c := oidctest.Client{
 		RedirectURIs:           []string{e.RedirectURL},
 		PostLogoutRedirectURIs: []string{e.PostLogoutRedirectURL},
 		BackchannelLogoutURI:   e.URL + "/auth/backchannel-logout",
 		AuthAlg:                e.SigningAlg,
-	})
-	e.Issuer, e.ClientID, e.ClientSecret = e.Provider.Issuer, client.ID, client.Secret
+		DPoPBoundAccessTokens:  e.DPoP,
+	}
+	if len(e.ClientKeys) > 0 {
+		c.AuthMethod, c.AuthAlg = "private_key_jwt", ""
+		for _, k := range e.ClientKeys {
+			c.Keys = append(c.Keys, oidctest.ClientKey{ID: k.ID, Key: k.Signer.Public()})
+		}
+	}
+	client := e.Provider.AddClient(c)
+	e.Issuer, e.ClientID = e.Provider.Issuer, client.ID
+	if len(e.ClientKeys) == 0 {
+		e.ClientSecret = client.Secret
+	}
 	slog.Info("PARLOGIN_ISSUER is not set: signing in at an embedded test provider; any user name will do", "issuer", e.Issuer)
 }
 
