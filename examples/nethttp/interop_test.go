@@ -16,3 +16,8 @@ func TestInteropBackchannelLogout(t *testing.T) { interop.BackchannelLogout(t, a
 
 // Step-up (acr_values, max_age) on routes with auth.RequirePolicy, added to the example's.
 func TestInteropStepUp(t *testing.T) { interop.StepUp(t, app) }
+
+// FAPI 2.0 against oidc-provider's FAPI 2.0 profile: PARLOGIN_PROFILE=fapi2 and
+// PARLOGIN_CLIENT_KEY, DPoP-bound tokens, a refresh, and what the profile refuses.
+func TestInteropFAPI2Login(t *testing.T)    { interop.FAPI2Login(t, app) }
+func TestInteropFAPI2Refusals(t *testing.T) { interop.FAPI2Refusals(t, app) }
