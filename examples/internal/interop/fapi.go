@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/examples/internal/browser"
@@ -431,4 +432,27 @@ func providerError(p *Provider, clientID string) string {
 		}
 	}
 	return last
+}
+
+// BrowserFAPI2 logs in to the example started with PARLOGIN_PROFILE=fapi2 and an ES256 client
+// key, in Chromium, against oidc-provider with its FAPI 2.0 profile, laid out as l says: the
+// login reaches the protected page, the callback came as l makes it, and GET /api/token shows a
+// DPoP-bound token. It saves screenshots of the provider's login page and of the protected page.
+func BrowserFAPI2(t *testing.T, app exampletest.App, l Layout) {
+	_, a, tab := startLayoutProfile(t, l, app, true, map[string]string{"PARLOGIN_SAVE_TOKENS": "1"}, nil)
+	target := a.URL + "/private?profile=fapi2"
+	do(t, tab, chromedp.Navigate(target), chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
+	Screenshot(t, tab, l.Name+"-fapi2-provider-login")
+	browserSignIn(t, tab, "alice")
+	if loc, sub := location(t, tab), text(t, tab, `#sub`); loc != target || sub != "alice" {
+		t.Fatalf("landed on %s as %q, want %s as alice", loc, sub, target)
+	}
+	Screenshot(t, tab, l.Name+"-fapi2-protected-page")
+	checkCallback(t, a, l, "query")
+
+	do(t, tab, chromedp.Navigate(a.URL+"/api/token"))
+	var tok tokenAnswer
+	if body := text(t, tab, "body"); json.Unmarshal([]byte(body), &tok) != nil || tok.Type != "DPoP" {
+		t.Fatalf("/api/token in the browser: %s, want a DPoP token", body)
+	}
 }
