@@ -24,3 +24,10 @@ func TestBrowserTwoTabs(t *testing.T) {
 
 // The pages a person sees when a login goes wrong, in Chromium.
 func TestBrowserErrorPages(t *testing.T) { interop.BrowserErrorPages(t, app) }
+
+// FAPI 2.0 in Chromium: PARLOGIN_PROFILE=fapi2 against oidc-provider's FAPI 2.0 profile.
+func TestBrowserFAPI2(t *testing.T) {
+	for _, l := range interop.Layouts {
+		t.Run(l.Name, func(t *testing.T) { interop.BrowserFAPI2(t, app, l) })
+	}
+}

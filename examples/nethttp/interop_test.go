@@ -20,3 +20,8 @@ func TestInteropStepUp(t *testing.T) { interop.StepUp(t, app) }
 // The client secret rotated at run time, the app first; the app's clock two minutes off.
 func TestInteropSecretRotation(t *testing.T) { interop.SecretRotation(t, app) }
 func TestInteropClockOffset(t *testing.T)    { interop.ClockOffset(t, app) }
+
+// FAPI 2.0 against oidc-provider's FAPI 2.0 profile: PARLOGIN_PROFILE=fapi2 and
+// PARLOGIN_CLIENT_KEY, DPoP-bound tokens, a refresh, and what the profile refuses.
+func TestInteropFAPI2Login(t *testing.T)    { interop.FAPI2Login(t, app) }
+func TestInteropFAPI2Refusals(t *testing.T) { interop.FAPI2Refusals(t, app) }

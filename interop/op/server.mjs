@@ -10,6 +10,12 @@
 //                browser and an app that resolve it to 127.0.0.1
 //   OP_TLS_CERT  PEM files of the certificate chain and key for OP_HOST: serve https, and the
 //   OP_TLS_KEY   issuer is https://<OP_HOST>:<port>
+//   OP_PROFILE   fapi2: oidc-provider's FAPI 2.0 profile (features.fapi, profile '2.0'), with what
+//                the profile leaves to configuration: private_key_jwt only, with PS256, ES256 or
+//                EdDSA; DPoP, with nonces required; ID tokens in PS256 or ES256, signed with
+//                keys made at start (the development keystore's only key is RS256); PAR and
+//                PKCE as always. Clients register their public keys (jwks, or a jwks_uri on
+//                loopback) and dpop_bound_access_tokens.
 //
 // Clients are registered at run time, because a test learns its app's redirect URI only once the
 // app listens: POST /test/clients with the client metadata as JSON. That route exists only in this
@@ -18,6 +24,7 @@
 // Back-channel logout tokens go to the apps' backchannel_logout_uri on loopback, which
 // oidc-provider refuses by default (see fetch below). What became of each is printed on stderr as
 // a JSON line: {"event": "backchannel.success" or "backchannel.error", "client_id", "sid", ...}.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -39,6 +46,38 @@ const issuer = `${tls ? 'https' : 'http'}://${host}:${server.address().port}`;
 const PWD = 'urn:example:pwd';
 const MFA = 'urn:example:mfa';
 
+// FAPI 2.0 (OP_PROFILE=fapi2): what oidc-provider's profile checks itself is little (the client
+// assertion's aud must be the issuer, as a string; PKCE; no omitted redirect_uri; request objects
+// with nbf and exp): the rest of FAPI 2.0 is this configuration.
+const fapi2 = process.env.OP_PROFILE === 'fapi2';
+const signingKey = (kid, type, options) => ({
+  ...generateKeyPairSync(type, options).privateKey.export({ format: 'jwk' }), kid, use: 'sig',
+});
+const profile = fapi2 ? {
+  features: {
+    fapi: { enabled: true, profile: '2.0' },
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
+  },
+  clientAuthMethods: ['private_key_jwt'],
+  responseTypes: ['code'],
+  enabledJWA: {
+    clientAuthSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+    idTokenSigningAlgValues: ['PS256', 'ES256'],
+    requestObjectSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+    dPoPSigningAlgValues: ['ES256', 'EdDSA'],
+  },
+  jwks: {
+    keys: [
+      signingKey('op-es256', 'ec', { namedCurve: 'P-256' }),
+      signingKey('op-ps256', 'rsa', { modulusLength: 2048 }),
+    ],
+  },
+} : {
+  features: {},
+  clientAuthMethods: ['client_secret_jwt'],
+  enabledJWA: { clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512'] },
+};
+
 const provider = new Provider(issuer, {
   // Cookies on 127.0.0.1 are shared across ports: keep clear of the app's names.
   cookies: {
@@ -50,10 +89,12 @@ const provider = new Provider(issuer, {
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
+    ...profile.features,
   },
   pkce: { required: () => true },
-  clientAuthMethods: ['client_secret_jwt'],
-  enabledJWA: { clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512'] },
+  clientAuthMethods: profile.clientAuthMethods,
+  enabledJWA: profile.enabledJWA,
+  ...(fapi2 && { jwks: profile.jwks, responseTypes: profile.responseTypes }),
   acrValues: [PWD, MFA],
   claims: {
     openid: ['sub'],
@@ -87,6 +128,15 @@ const report = (event, client, accountId, sid, err) => {
 };
 provider.on('backchannel.success', (ctx, client, accountId, sid) => report('backchannel.success', client, accountId, sid));
 provider.on('backchannel.error', (ctx, err, client, accountId, sid) => report('backchannel.error', client, accountId, sid, err));
+// Why a request was refused: oidc-provider answers clients a generic error_description and keeps
+// the reason in error_detail.
+for (const event of ['pushed_authorization_request.error', 'authorization.error', 'grant.error', 'userinfo.error']) {
+  provider.on(event, (ctx, err) => {
+    console.error(JSON.stringify({
+      event, client_id: ctx.oidc?.client?.clientId, error: err.error, detail: err.error_detail,
+    }));
+  });
+}
 
 const handle = provider.callback();
 

@@ -48,6 +48,13 @@ var (
 // configuration edit (see StartApp), and a Chromium that reaches them there.
 func startLayout(t *testing.T, l Layout, app exampletest.App, env map[string]string, edit func(*parlogin.Config)) (*Provider, *App, context.Context) {
 	t.Helper()
+	return startLayoutProfile(t, l, app, false, env, edit)
+}
+
+// startLayoutProfile is startLayout, with oidc-provider's FAPI 2.0 profile and the app's
+// (PARLOGIN_PROFILE=fapi2, with an ES256 client key registered as jwks) when fapi2 is set.
+func startLayoutProfile(t *testing.T, l Layout, app exampletest.App, fapi2 bool, env map[string]string, edit func(*parlogin.Config)) (*Provider, *App, context.Context) {
+	t.Helper()
 	var (
 		pki    *PKI
 		client *http.Client
@@ -63,7 +70,11 @@ func startLayout(t *testing.T, l Layout, app exampletest.App, env map[string]str
 			chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(pki.SPKIHashes(), ",")),
 		)
 	}
-	p := StartProvider(t, ProviderConfig{Host: l.ProviderHost, PKI: pki})
-	a := startApp(t, p, app, pub, client, Client{AuthAlg: "HS256"}, env, edit)
+	p := StartProvider(t, ProviderConfig{Host: l.ProviderHost, PKI: pki, FAPI2: fapi2})
+	c := Client{AuthAlg: "HS256"}
+	if fapi2 {
+		c, env = fapi2Client(t, "ES256", "ES256", false, env)
+	}
+	a := startApp(t, p, app, pub, client, c, env, edit)
 	return p, a, Chromium(t, flags...)
 }

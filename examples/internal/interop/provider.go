@@ -9,6 +9,7 @@ package interop
 import (
 	"bufio"
 	"bytes"
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Provider is a running oidc-provider.
@@ -61,6 +64,10 @@ type ProviderConfig struct {
 	// PKI, if not nil, serves it over https, with the PKI's certificate for Host: its issuer is
 	// then https://{Host}:{port}.
 	PKI *PKI
+	// FAPI2 starts it with its FAPI 2.0 profile (the harness's OP_PROFILE=fapi2): clients
+	// authenticate with private_key_jwt only, DPoP proofs need its nonces, ID tokens are signed
+	// with ES256 or PS256. Register clients with a Key or a JWKSURI.
+	FAPI2 bool
 }
 
 // StartProvider starts oidc-provider for the test as c says, and stops it when the test ends.
@@ -77,6 +84,9 @@ func StartProvider(t *testing.T, c ProviderConfig) *Provider {
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "OP_HOST="+c.Host)
+	if c.FAPI2 {
+		cmd.Env = append(cmd.Env, "OP_PROFILE=fapi2")
+	}
 	p := &Provider{stderr: &lockedBuffer{}, client: http.DefaultClient}
 	if c.PKI != nil {
 		certFile, keyFile := c.PKI.Files(t, c.Host)
@@ -128,11 +138,35 @@ type Client struct {
 	// RequireAuthTime puts auth_time in every ID token, as oidc-provider otherwise does only
 	// when max_age or prompt=login was asked for.
 	RequireAuthTime bool
+
+	// Key, with its ID KeyID, makes the client a private_key_jwt client whose public key is
+	// registered (jwks); JWKSURI instead registers the URL of its key set (jwks_uri), where the
+	// provider fetches it, a path being on the app. Without either, the client uses
+	// client_secret_jwt.
+	Key     crypto.PublicKey
+	KeyID   string
+	JWKSURI string
+	// DPoPBoundAccessTokens (dpop_bound_access_tokens, RFC 9449 section 5.2) makes the
+	// provider refuse the client's token requests without a DPoP proof.
+	DPoPBoundAccessTokens bool
+	// IDTokenAlg is id_token_signed_response_alg; oidc-provider's default is RS256.
+	IDTokenAlg string
 }
 
-// Register registers c as a client_secret_jwt client that must use PAR.
+// privateKeyJWT reports whether c authenticates with a key.
+func (c Client) privateKeyJWT() bool { return c.Key != nil || c.JWKSURI != "" }
+
+// Register registers c as a client that must use PAR: a client_secret_jwt client, or a
+// private_key_jwt one with a Key or a JWKSURI.
 func (p *Provider) Register(t *testing.T, c Client) {
 	t.Helper()
+	if err := p.register(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// register is Register, returning the provider's refusal.
+func (p *Provider) register(c Client) error {
 	metadata := map[string]any{
 		"client_id":                             c.ID,
 		"client_secret":                         c.Secret,
@@ -149,17 +183,34 @@ func (p *Provider) Register(t *testing.T, c Client) {
 		metadata["backchannel_logout_uri"] = c.BackchannelLogoutURI
 		metadata["backchannel_logout_session_required"] = c.BackchannelLogoutSessionRequired
 	}
+	if c.privateKeyJWT() {
+		delete(metadata, "client_secret")
+		delete(metadata, "token_endpoint_auth_signing_alg")
+		metadata["token_endpoint_auth_method"] = "private_key_jwt"
+		if c.JWKSURI != "" {
+			metadata["jwks_uri"] = c.JWKSURI
+		} else {
+			metadata["jwks"] = jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: c.Key, KeyID: c.KeyID, Use: "sig"}}}
+		}
+	}
+	if c.DPoPBoundAccessTokens {
+		metadata["dpop_bound_access_tokens"] = true
+	}
+	if c.IDTokenAlg != "" {
+		metadata["id_token_signed_response_alg"] = c.IDTokenAlg
+	}
 	body, _ := json.Marshal(metadata)
 	resp, err := p.client.Post(p.Issuer+"/test/clients", "application/json", bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		var msg strings.Builder
 		_, _ = bufio.NewReader(resp.Body).WriteTo(&msg)
-		t.Fatalf("registering client: %d %s", resp.StatusCode, msg.String())
+		return fmt.Errorf("registering client: %d %s", resp.StatusCode, msg.String())
 	}
+	return nil
 }
 
 // Stop stops the provider now: it no longer answers, as when it is down.

@@ -34,7 +34,8 @@ func StartApp(t *testing.T, p *Provider, app exampletest.App, alg string, env ma
 
 // startApp is StartApp for an app reached at pub, calling the provider with client (nil: the
 // default client), and registered with the metadata of c beside its ID, secret and URLs; a
-// BackchannelLogoutURI that is a path is on the app.
+// BackchannelLogoutURI or JWKSURI that is a path is on the app. A client with a Key or a JWKSURI
+// has no secret: env gives the app its key (PARLOGIN_CLIENT_KEY).
 func startApp(t *testing.T, p *Provider, app exampletest.App, pub exampletest.Public, client *http.Client, c Client, env map[string]string, edit func(*parlogin.Config)) *App {
 	t.Helper()
 	c.ID, c.Secret = "app-"+rand.Text(), rand.Text()+rand.Text()+rand.Text()
@@ -43,6 +44,11 @@ func startApp(t *testing.T, p *Provider, app exampletest.App, pub exampletest.Pu
 		"PARLOGIN_CLIENT_ID":     c.ID,
 		"PARLOGIN_CLIENT_SECRET": c.Secret,
 		"PARLOGIN_AUTH_ALG":      c.AuthAlg,
+	}
+	if c.privateKeyJWT() {
+		c.Secret = ""
+		delete(settings, "PARLOGIN_CLIENT_SECRET")
+		delete(settings, "PARLOGIN_AUTH_ALG")
 	}
 	for k, v := range env {
 		settings[k] = v
@@ -62,6 +68,9 @@ func startApp(t *testing.T, p *Provider, app exampletest.App, pub exampletest.Pu
 	a.Client.PostLogoutRedirectURIs = []string{a.Env.PostLogoutRedirectURL}
 	if strings.HasPrefix(c.BackchannelLogoutURI, "/") {
 		a.Client.BackchannelLogoutURI = a.URL + c.BackchannelLogoutURI
+	}
+	if strings.HasPrefix(c.JWKSURI, "/") {
+		a.Client.JWKSURI = a.URL + c.JWKSURI
 	}
 	p.Register(t, a.Client)
 	return a
