@@ -613,10 +613,13 @@ func parHint(m *Middleware, op *provider, pe *ProviderError, clock CheckResult) 
 	case pe.Code == "invalid_client":
 		h := "the provider refused the client authentication: wrong Config.ClientID or Config.ClientSecret, the application's token endpoint auth method is not CLIENT_SECRET_JWT (PingOne), or the clock is off"
 		if len(m.cfg.ClientKeys) > 0 {
-			h = "the provider refused the client authentication: wrong Config.ClientID, the provider does not have the public key " + m.cfg.ClientKeys[0].ID + " (register it, or the app's /auth/jwks as the client's jwks_uri), the application's token endpoint auth method is not PRIVATE_KEY_JWT (PingOne), or the clock is off"
+			h = "the provider refused the client authentication: wrong Config.ClientID, the provider does not have the public key of Config.ClientKeys (kid " + m.cfg.ClientKeys[0].ID + "; register it, or the app's /auth/jwks as the client's jwks_uri), the application's token endpoint auth method is not PRIVATE_KEY_JWT (PingOne), or the clock is off"
 		}
 		if clock.Status == CheckFail {
 			h += " (it is: see clock)"
+		}
+		if len(m.cfg.ClientKeys) > 0 {
+			return h + "; less often, the provider does not allow the key's algorithm (" + m.cfg.ClientKeys[0].algorithm() + "), or wants an assertion aud other than the issuer (Config.AssertionAudience)"
 		}
 		return h + "; less often, the provider wants another Config.SigningAlg than " + m.cfg.SigningAlg + ", or an assertion aud other than the issuer (Config.AssertionAudience)"
 	case pe.Code == "invalid_redirect_uri" || strings.Contains(desc, "redirect"):

@@ -333,9 +333,6 @@ func TestCheckCommandClientKey(t *testing.T) {
 			t.Fatalf("exit status %d, config %v, par_request %v: want 0 and both ok", code, r["config"], r["par_request"])
 		}
 		if auth := r["client_auth"]; auth["status"] != "ok" {
-			if strings.Contains(auth["message"], "has no client_secret_jwt") {
-				t.Skipf("core: check.go's client_auth looks for client_secret_jwt and Config.SigningAlg (HS256) even when Config.ClientKeys is set; it should look for private_key_jwt and the key's algorithm. It said: %s", auth["message"])
-			}
 			t.Errorf("client_auth %v, want ok: the provider advertises private_key_jwt with ES256", auth)
 		}
 	})
@@ -349,7 +346,7 @@ func TestCheckCommandClientKey(t *testing.T) {
 			t.Fatalf("exit status %d, par_request %v: want 1 and the provider's invalid_client", code, par)
 		}
 		if auth := r["client_auth"]; auth["status"] == "fail" || !strings.Contains(r["par_request"]["hint"], "PARLOGIN_CLIENT_KEY") {
-			t.Skipf("core: with Config.ClientKeys, check.go fails client_auth for want of client_secret_jwt (%s: %s), and the par_request hint blames the client secret (%s)",
+			t.Errorf("client_auth %s (%s), par_request hint %q: want client_auth not failed (the provider advertises private_key_jwt) and the hint naming PARLOGIN_CLIENT_KEY",
 				auth["status"], auth["message"], r["par_request"]["hint"])
 		}
 	})

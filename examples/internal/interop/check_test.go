@@ -92,9 +92,6 @@ func TestCheckCommandFAPI2(t *testing.T) {
 			t.Fatalf("exit status %d, want 0", code)
 		}
 		if auth := r["client_auth"]; auth["status"] != "ok" {
-			if strings.Contains(auth["message"], "has no client_secret_jwt") {
-				t.Skipf("core: check.go's client_auth looks for client_secret_jwt and Config.SigningAlg (HS256) even when Config.ClientKeys is set: it said %q", auth["message"])
-			}
 			t.Errorf("client_auth %v, want ok: oidc-provider advertises private_key_jwt with ES256", auth)
 		}
 	})
@@ -105,7 +102,7 @@ func TestCheckCommandFAPI2(t *testing.T) {
 			t.Fatalf("exit status %d, par_request %v: want 1 and oidc-provider's invalid_client", code, par)
 		}
 		if auth := r["client_auth"]; auth["status"] == "fail" || !strings.Contains(r["par_request"]["hint"], "PARLOGIN_CLIENT_KEY") {
-			t.Skipf("core: with Config.ClientKeys, check.go fails client_auth for want of client_secret_jwt (%q), and the par_request hint blames the client secret (%q)",
+			t.Errorf("client_auth %q, par_request hint %q: want client_auth not failed (oidc-provider advertises private_key_jwt) and the hint naming PARLOGIN_CLIENT_KEY",
 				auth["message"], r["par_request"]["hint"])
 		}
 	})
