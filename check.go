@@ -317,6 +317,10 @@ func discoveryResult(m *Middleware, err error, x *exchange) (CheckResult, *check
 	case errors.As(err, &mismatch):
 		res.Message = fmt.Sprintf("%s names the issuer %q, not Config.Issuer %q", wellKnown, mismatch.Discovered, issuer)
 		res.Hint = issuerHint(issuer, mismatch.Discovered)
+	case !fromProvider && (strings.HasPrefix(err.Error(), "parlogin: Profile FAPI2") || strings.HasPrefix(err.Error(), "parlogin: Config.DPoP")):
+		// The document is sound, but the provider does not offer what the configuration demands.
+		res.Message = strings.TrimPrefix(err.Error(), "parlogin: ")
+		res.Hint = "enable it at the provider (DPoP, PS256 or ES256 ID tokens, the iss parameter), or change the configuration that demands it (Config.Profile, Config.DPoP)"
 	case !fromProvider:
 		// The document names the issuer but is unusable, such as an endpoint URL that is not absolute.
 		res.Message = strings.TrimPrefix(err.Error(), "parlogin: ")

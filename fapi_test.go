@@ -199,3 +199,18 @@ func TestCheckPrivateKeyJWT(t *testing.T) {
 		}
 	}
 }
+
+// Check says when the provider lacks what the configuration demands, rather than calling its
+// discovery document broken.
+func TestCheckDPoPUnsupported(t *testing.T) {
+	h := newHarness(t, harnessOptions{op: func(s *oidctest.Server) {
+		s.EditMetadata = func(m map[string]any) { delete(m, "dpop_signing_alg_values_supported") }
+	}})
+	cfg := h.cfg
+	cfg.DPoP = true
+	for _, r := range Check(t.Context(), cfg).Results {
+		if r.Check == "discovery" && (r.Status != CheckFail || !strings.Contains(r.Message, "Config.DPoP") || strings.Contains(r.Hint, "broken")) {
+			t.Fatalf("discovery: %+v", r)
+		}
+	}
+}
