@@ -674,7 +674,7 @@ func sessionStoreResult(ctx context.Context, cfg Config) CheckResult {
 	if u, err := url.Parse(cfg.RedirectURL); err == nil {
 		secure = u.Scheme == "https"
 	}
-	sm := newSessionManager(cfg, newStore(cfg.Store), secure, newRevocations(newMemoryShared(cfg.Now), true, cfg.Now))
+	sm := newSessionManager(cfg, newStore(cfg.Store), secure, newRevocations(newMemoryShared(cfg.Now), true, cfg.Now, defaultTimeout))
 	now := cfg.Now()
 	want := &sessionData{
 		Issuer:  cfg.Issuer,

@@ -77,7 +77,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	if m.shared == nil {
 		m.shared = newMemoryShared(c.Now)
 	}
-	m.sessions = newSessionManager(c, m.store, m.secure, newRevocations(m.shared, c.Shared == nil, c.Now))
+	m.sessions = newSessionManager(c, m.store, m.secure, newRevocations(m.shared, c.Shared == nil, c.Now, m.timeout))
 	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now, shared: m.shared,
 		crossSite: m.secure || isLoopback(redirect.Hostname())}
 	m.restarts = restarts{name: c.SessionName + "-restart", flows: m.flows}
