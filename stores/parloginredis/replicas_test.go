@@ -71,6 +71,7 @@ type cluster struct {
 	clock    *testClock
 	op       *oidctest.Server
 	replicas []*httptest.Server
+	dead     [3]atomic.Bool // replicas killed: the proxy sends them nothing more
 	proxy    *httptest.Server
 	turn     atomic.Uint64
 }
@@ -86,7 +87,11 @@ func newCluster(t *testing.T, kind storeKind, configure ...func(*parlogin.Config
 
 	c.proxy = httptest.NewServer(&httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			target, _ := url.Parse(c.replicas[(c.turn.Add(1)-1)%uint64(len(c.replicas))].URL)
+			i := (c.turn.Add(1) - 1) % uint64(len(c.replicas))
+			for c.dead[i].Load() { // a load balancer's health check: the next live replica
+				i = (c.turn.Add(1) - 1) % uint64(len(c.replicas))
+			}
+			target, _ := url.Parse(c.replicas[i].URL)
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host // the app's public host, as behind a real load balancer
 		},
@@ -134,6 +139,13 @@ func newCluster(t *testing.T, kind storeKind, configure ...func(*parlogin.Config
 		t.Cleanup(c.replicas[i].Close)
 	}
 	return c
+}
+
+// kill stops replica i, as a crash would, and takes it out of the proxy's rotation.
+func (c *cluster) kill(i int) {
+	c.dead[i].Store(true)
+	c.replicas[i].CloseClientConnections()
+	c.replicas[i].Close()
 }
 
 // replicaRoutes are the routes of replica i, each answer saying which replica served it.
@@ -369,6 +381,31 @@ func TestReplicasLogin(t *testing.T) {
 			t.Fatalf("login served by replicas %d, %d, %d: want three different ones", start, callback, page)
 		}
 		b.onEveryReplica("GET /api/me, signed in", http.StatusOK, func() answer { return b.api("/api/me") })
+	})
+}
+
+// A replica killed between a login's start and its callback loses nothing: the callback lands on
+// another replica, which finishes the login, as the pending login lives in the browser's cookie (or
+// in Redis) and the state's single use in Redis.
+func TestReplicasKilledMidLogin(t *testing.T) {
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		c := newCluster(t, kind)
+		b := c.newBrowser()
+		toOP := b.navigate(http.MethodGet, "/private")
+		expect(t, "GET /private without a session", toOP, http.StatusSeeOther)
+		c.kill(toOP.replica)
+		fromOP := b.navigate(http.MethodGet, toOP.location)
+		expect(t, "the provider's authorization endpoint", fromOP, http.StatusSeeOther)
+		cb := b.navigate(http.MethodGet, fromOP.location)
+		expect(t, "the callback, after the replica that started the login died", cb, http.StatusSeeOther)
+		if cb.replica == toOP.replica {
+			t.Fatalf("the callback reached the dead replica %d", cb.replica)
+		}
+		final := b.navigate(http.MethodGet, cb.location)
+		expect(t, "the page after the login", final, http.StatusOK)
+		if !strings.Contains(final.body, `"sub":"alice"`) {
+			t.Fatalf("page after the login: %v", final)
+		}
 	})
 }
 
