@@ -8,9 +8,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,6 +165,33 @@ func TestDPoPBoundTokensRequired(t *testing.T) {
 	}
 	if h.cookie("__Host-parlogin") != nil {
 		t.Fatal("a session with a token that is not DPoP-bound")
+	}
+}
+
+// A session made for another provider is no session here, even for a client of the same ID, and
+// nor is a user that another provider's Middleware put in the request's context.
+func TestSessionFromAnotherIssuerSameClient(t *testing.T) {
+	store := testStore()
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Store = store }})
+	h.login("/private")
+	req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/api/me", nil)
+	for _, c := range h.jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	other := oidctest.NewTLSServer()
+	defer other.Close()
+	client := other.AddClient(oidctest.Client{ID: h.client.ID, RedirectURIs: []string{h.cfg.RedirectURL}})
+	cfg := h.cfg
+	cfg.Issuer, cfg.ClientSecret, cfg.HTTPClient = other.Issuer, client.Secret, other.Client()
+	m, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.User(req); ok {
+		t.Error("a session of another issuer was accepted for a client of the same ID")
+	}
+	if _, ok := m.User(req.WithContext(NewContext(req.Context(), mustUser(t, h.auth, req)))); ok {
+		t.Error("a user that another issuer's Middleware signed in was trusted for a client of the same ID")
 	}
 }
 
@@ -356,6 +385,98 @@ func TestBackchannelLogoutBodyBounded(t *testing.T) {
 		if err := json.Unmarshal([]byte(readBody(resp)), &answer); err != nil || resp.StatusCode != http.StatusBadRequest ||
 			answer["error_description"] != tc.want {
 			t.Errorf("a request of %d bytes: %d %s; want 400 %q", tc.size, resp.StatusCode, readBody(resp), tc.want)
+		}
+	}
+}
+
+// The session cache never makes a planted cookie value an alias of the valid session beside it,
+// also when that session is not cached yet: the first request that decodes it carries both.
+func TestSessionCacheAliasingUncached(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.login("/private")
+	valid := h.cookie("__Host-parlogin").Value
+	ask := func(cookieHeader string) int {
+		req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/api/me", nil)
+		req.Header.Set("Cookie", cookieHeader)
+		req.Header.Set("Sec-Fetch-Mode", "cors")
+		resp, err := h.app.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, planted := range []string{`x\y`, `"x"y"`, "x\x80y"} {
+		restarted, err := New(context.Background(), h.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.use(restarted) // nothing cached
+		if got := ask("__Host-parlogin=" + planted + "; __Host-parlogin=" + valid); got != http.StatusOK {
+			t.Fatalf("the valid session beside a planted value: %d", got)
+		}
+		if got := ask("__Host-parlogin=" + planted); got != http.StatusUnauthorized {
+			t.Fatalf("the planted value %q alone, after it came beside a valid session that was not cached: %d, want 401", planted, got)
+		}
+	}
+}
+
+// However many sessions it is given, the session cache holds at most maxCacheBytes.
+func TestSessionCacheByteBound(t *testing.T) {
+	c := newSessionCache()
+	now := time.Now()
+	d := &sessionData{ID: "S", Subject: "alice", Claims: []byte(`{"name":"` + strings.Repeat("a", 1000) + `"}`)}
+	entry := maxCachedValue + d.size() + cacheEntryOverhead
+	for i := range 2 * maxCacheBytes / entry {
+		c.put(fmt.Sprintf("%08d", i)+strings.Repeat("v", maxCachedValue-8), d, now.Add(time.Hour), now.Add(time.Hour))
+		if c.bytes > maxCacheBytes {
+			t.Fatalf("after %d sessions the cache holds %d bytes, more than %d", i+1, c.bytes, maxCacheBytes)
+		}
+	}
+	if c.len() < maxCacheBytes/entry/2 {
+		t.Fatalf("the cache holds only %d sessions", c.len())
+	}
+}
+
+// No token that the provider issued (ID, access and refresh tokens, those of the login and of the
+// refresh) appears in a log line, an error or an event of a run with a login, a refresh and a
+// logout.
+func TestNoIssuedTokenInLogs(t *testing.T) {
+	var events eventLog
+	answers := &tokenAnswers{}
+	h, clk := refreshHarness(t, func(c *Config) {
+		c.OnEvent = events.add
+		answers.base = c.HTTPClient.Transport
+		c.HTTPClient = &http.Client{Transport: answers}
+	})
+	h.login("/private")
+	clk.Add(2 * time.Hour)
+	if resp := h.navigate(http.MethodGet, "/token", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh = %d", resp.StatusCode)
+	}
+	if resp := h.navigate(http.MethodPost, "/auth/logout", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout = %d", resp.StatusCode)
+	}
+	answers.mu.Lock()
+	tokens := slices.Clone(answers.tokens)
+	answers.mu.Unlock()
+	if len(tokens) < 5 {
+		t.Fatalf("%d tokens issued: the run did not log in and refresh", len(tokens))
+	}
+	texts := []string{h.logs.String()}
+	for _, err := range h.errs.errs {
+		texts = append(texts, err.Error())
+	}
+	events.mu.Lock()
+	for _, e := range events.events {
+		texts = append(texts, fmt.Sprintf("%#v", e))
+	}
+	events.mu.Unlock()
+	for _, text := range texts {
+		for _, token := range tokens {
+			if strings.Contains(text, token) {
+				t.Errorf("a token the provider issued (%d bytes) appears in %q", len(token), text)
+			}
 		}
 	}
 }
