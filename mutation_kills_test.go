@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin/oidctest"
 )
 
@@ -435,6 +439,82 @@ func TestSessionCacheByteBound(t *testing.T) {
 	}
 	if c.len() < maxCacheBytes/entry/2 {
 		t.Fatalf("the cache holds only %d sessions", c.len())
+	}
+}
+
+// refusingStore is a FilesystemStore that, like the Redis store of parloginredis (SET XX), refuses
+// to save a session whose record is gone, rather than create it again.
+type refusingStore struct {
+	*sessions.FilesystemStore
+	dir string
+}
+
+func (s refusingStore) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	if session.ID != "" && session.Options != nil && session.Options.MaxAge >= 0 {
+		if _, err := os.Stat(filepath.Join(s.dir, "session_"+session.ID)); errors.Is(err, fs.ErrNotExist) {
+			return errors.New("the record is gone")
+		}
+	}
+	return s.FilesystemStore.Save(r, w, session)
+}
+
+// A refresh on one replica that finishes after a logout on another, which it has not heard of
+// yet, does not sign the user in again: the store refuses to re-create the record, no token is
+// returned, and the session stays ended on both replicas.
+//
+// The refresh answers 503 (ErrSessionStore), where 401 would say that the session ended:
+// sessionManager.save reads the record again to tell the two apart, but a gorilla store's Get
+// (FilesystemStore, parloginredis.Store) hands back the session that the gorilla registry read
+// earlier in the same request. SECURITY.md lists it.
+func TestLogoutOnAnotherReplicaRacesRefresh(t *testing.T) {
+	clk := newClock()
+	dir := t.TempDir()
+	files := sessions.NewFilesystemStore(dir, []byte(testSecret))
+	files.MaxLength(0)
+	h := newHarness(t, harnessOptions{config: func(c *Config) {
+		c.SaveTokens, c.Store, c.Now, c.Shared = true, refusingStore{files, dir}, clk.Now, newMemoryShared(clk.Now)
+		c.Scopes = append(c.Scopes, "offline_access")
+	}})
+	h.op.SetClock(clk.Now)
+	h.login("/private")
+	first := h.auth
+	replica, err := New(context.Background(), h.auth.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Hour) // the access token has expired
+
+	var once sync.Once
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.op.SetIDTokenHook(func(map[string]any) { // the provider is answering the refresh
+		once.Do(func() {
+			close(entered)
+			<-release
+		})
+	})
+	h.use(replica)
+	var refresh *http.Response
+	var wg sync.WaitGroup
+	wg.Go(func() { refresh = h.navigate(http.MethodGet, "/token", nil) })
+	<-entered
+	h.use(first)
+	if resp := h.navigate(http.MethodPost, "/auth/logout", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout = %d", resp.StatusCode)
+	}
+	close(release)
+	wg.Wait()
+	if refresh.StatusCode == http.StatusOK {
+		t.Fatalf("the refresh that finished after the logout on another replica returned a token: %s", readBody(refresh))
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "session_*")); len(files) != 0 {
+		t.Fatalf("the store holds %v after logout", files)
+	}
+	clk.Add(revocationsStale)
+	for _, m := range []*Middleware{first, replica} {
+		h.use(m)
+		if h.signedIn() {
+			t.Fatal("signed in after the logout")
+		}
 	}
 }
 
