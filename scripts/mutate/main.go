@@ -14,7 +14,7 @@
 //
 // Usage, from anywhere in the repository:
 //
-//	go run ./scripts/mutate              # every mutation: about half an hour on two cores
+//	go run ./scripts/mutate              # every mutation: about a quarter of an hour on two cores
 //	go run ./scripts/mutate -run 'nonce' # the mutations whose defence matches a regexp
 //	go run ./scripts/mutate -check       # only check the table against the code and SECURITY.md
 //
@@ -23,8 +23,9 @@
 // the same. .ci/run runs it so that the table does not rot.
 //
 // mutate refuses to run when a file it edits has changes that are not committed, and restores
-// every file it edited before it exits, also when interrupted (SIGINT, SIGTERM, SIGHUP). If it is
-// killed outright, git checkout restores the file it names as mutated.
+// every file it edited before it exits, also when interrupted (SIGINT, SIGTERM, SIGHUP). Killed
+// outright (SIGKILL), it leaves a mutated file that git status shows and git checkout restores;
+// until then, the next run refuses to start.
 package main
 
 import (
