@@ -177,6 +177,9 @@ func checkConfiguration(c Config) (Config, CheckResult) {
 	}
 	res.Status = CheckOK
 	res.Message = fmt.Sprintf("issuer, client ID, client secret (a key long enough for %s) and redirect URL are valid", cfg.SigningAlg)
+	if len(cfg.ClientKeys) > 0 {
+		res.Message = fmt.Sprintf("issuer, client ID, client key %q (%s) and redirect URL are valid", cfg.ClientKeys[0].ID, cfg.ClientKeys[0].algorithm())
+	}
 	return cfg, res
 }
 
@@ -314,6 +317,10 @@ func discoveryResult(m *Middleware, err error, x *exchange) (CheckResult, *check
 	case errors.As(err, &mismatch):
 		res.Message = fmt.Sprintf("%s names the issuer %q, not Config.Issuer %q", wellKnown, mismatch.Discovered, issuer)
 		res.Hint = issuerHint(issuer, mismatch.Discovered)
+	case !fromProvider && (strings.HasPrefix(err.Error(), "parlogin: Profile FAPI2") || strings.HasPrefix(err.Error(), "parlogin: Config.DPoP")):
+		// The document is sound, but the provider does not offer what the configuration demands.
+		res.Message = strings.TrimPrefix(err.Error(), "parlogin: ")
+		res.Hint = "enable it at the provider (DPoP, PS256 or ES256 ID tokens, the iss parameter), or change the configuration that demands it (Config.Profile, Config.DPoP)"
 	case !fromProvider:
 		// The document names the issuer but is unusable, such as an endpoint URL that is not absolute.
 		res.Message = strings.TrimPrefix(err.Error(), "parlogin: ")
@@ -433,23 +440,27 @@ type parOutcome struct {
 
 func clientAuthResult(cfg Config, meta *checkMetadata, par parOutcome) CheckResult {
 	res := CheckResult{Check: checkClientAuth}
+	method, alg := "client_secret_jwt", cfg.SigningAlg
+	if len(cfg.ClientKeys) > 0 {
+		method, alg = "private_key_jwt", cfg.ClientKeys[0].algorithm()
+	}
 	var missing []string
 	switch {
 	case meta.TokenAuthMethods == nil:
 		missing = append(missing, "the discovery document has no token_endpoint_auth_methods_supported, whose default is client_secret_basic only")
-	case !slices.Contains(meta.TokenAuthMethods, "client_secret_jwt"):
-		missing = append(missing, fmt.Sprintf("token_endpoint_auth_methods_supported %v has no client_secret_jwt", meta.TokenAuthMethods))
+	case !slices.Contains(meta.TokenAuthMethods, method):
+		missing = append(missing, fmt.Sprintf("token_endpoint_auth_methods_supported %v has no %s", meta.TokenAuthMethods, method))
 	}
-	if meta.PARAuthMethods != nil && !slices.Contains(meta.PARAuthMethods, "client_secret_jwt") {
-		missing = append(missing, fmt.Sprintf("pushed_authorization_request_endpoint_auth_methods_supported %v has no client_secret_jwt", meta.PARAuthMethods))
+	if meta.PARAuthMethods != nil && !slices.Contains(meta.PARAuthMethods, method) {
+		missing = append(missing, fmt.Sprintf("pushed_authorization_request_endpoint_auth_methods_supported %v has no %s", meta.PARAuthMethods, method))
 	}
-	if meta.TokenAuthAlgs != nil && !slices.Contains(meta.TokenAuthAlgs, cfg.SigningAlg) {
-		missing = append(missing, fmt.Sprintf("token_endpoint_auth_signing_alg_values_supported %v has no %s", meta.TokenAuthAlgs, cfg.SigningAlg))
+	if meta.TokenAuthAlgs != nil && !slices.Contains(meta.TokenAuthAlgs, alg) {
+		missing = append(missing, fmt.Sprintf("token_endpoint_auth_signing_alg_values_supported %v has no %s", meta.TokenAuthAlgs, alg))
 	}
 	switch {
 	case len(missing) == 0:
 		res.Status = CheckOK
-		res.Message = "the provider advertises client_secret_jwt with " + cfg.SigningAlg
+		res.Message = "the provider advertises " + method + " with " + alg
 	case par.clientAccepted:
 		res.Status = CheckWarn
 		res.Message = strings.Join(missing, "; ") + "; yet the provider accepted the client's assertion (par_request)"
@@ -458,7 +469,9 @@ func clientAuthResult(cfg Config, meta *checkMetadata, par parOutcome) CheckResu
 		res.Status = CheckFail
 		res.Message = strings.Join(missing, "; ")
 		res.Hint = "enable client_secret_jwt for the application (PingOne: Token Endpoint Authentication Method CLIENT_SECRET_JWT)"
-		if meta.TokenAuthAlgs != nil && !slices.Contains(meta.TokenAuthAlgs, cfg.SigningAlg) {
+		if method == "private_key_jwt" {
+			res.Hint = "enable private_key_jwt for the application (PingOne: Token Endpoint Authentication Method PRIVATE_KEY_JWT), with a key of an algorithm the provider accepts"
+		} else if meta.TokenAuthAlgs != nil && !slices.Contains(meta.TokenAuthAlgs, cfg.SigningAlg) {
 			res.Hint += fmt.Sprintf(", and set Config.SigningAlg to one of %v", slices.DeleteFunc(slices.Clone(meta.TokenAuthAlgs), func(alg string) bool {
 				_, ok := hmacHashSize[alg]
 				return !ok
@@ -603,8 +616,14 @@ func parHint(m *Middleware, op *provider, pe *ProviderError, clock CheckResult) 
 	switch {
 	case pe.Code == "invalid_client":
 		h := "the provider refused the client authentication: wrong Config.ClientID or Config.ClientSecret, the application's token endpoint auth method is not CLIENT_SECRET_JWT (PingOne), or the clock is off"
+		if len(m.cfg.ClientKeys) > 0 {
+			h = "the provider refused the client authentication: wrong Config.ClientID, the provider does not have the public key of Config.ClientKeys (kid " + m.cfg.ClientKeys[0].ID + "; register it, or the app's /auth/jwks as the client's jwks_uri), the application's token endpoint auth method is not PRIVATE_KEY_JWT (PingOne), or the clock is off"
+		}
 		if clock.Status == CheckFail {
 			h += " (it is: see clock)"
+		}
+		if len(m.cfg.ClientKeys) > 0 {
+			return h + "; less often, the provider does not allow the key's algorithm (" + m.cfg.ClientKeys[0].algorithm() + "), or wants an assertion aud other than the issuer (Config.AssertionAudience)"
 		}
 		return h + "; less often, the provider wants another Config.SigningAlg than " + m.cfg.SigningAlg + ", or an assertion aud other than the issuer (Config.AssertionAudience)"
 	case pe.Code == "invalid_redirect_uri" || strings.Contains(desc, "redirect"):
@@ -655,7 +674,7 @@ func sessionStoreResult(ctx context.Context, cfg Config) CheckResult {
 	if u, err := url.Parse(cfg.RedirectURL); err == nil {
 		secure = u.Scheme == "https"
 	}
-	sm := newSessionManager(cfg, secure, newRevocations(newMemoryShared(cfg.Now), true, cfg.Now))
+	sm := newSessionManager(cfg, newStore(cfg.Store), secure, newRevocations(newMemoryShared(cfg.Now), true, cfg.Now, defaultTimeout))
 	now := cfg.Now()
 	want := &sessionData{
 		Issuer:  cfg.Issuer,

@@ -88,7 +88,10 @@ type Config struct {
 	// this process's memory.
 	Shared Shared
 
-	// Scopes are requested in addition to "openid", which is always sent.
+	// Scopes are requested in addition to "openid", which is always sent. parlogin asks for
+	// nothing more by default, which every provider grants: add "profile" and "email" for the
+	// user's name and email, as most apps do, and "offline_access" where the provider issues
+	// refresh tokens for it (Okta, Auth0, oidc-provider; PingOne decides by grant type).
 	Scopes []string
 
 	// AuthParams, if set, returns extra authorization parameters for the login started by r:

@@ -1,15 +1,12 @@
 package parlogin
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -117,21 +114,20 @@ func (n *dpopNonces) set(origin, nonce string) {
 	n.byHost[origin] = nonce
 }
 
-// dpopTransport adds a DPoP proof to every request and learns the servers' nonces. With retry, a
-// request that a server refuses for want of its current nonce (use_dpop_nonce) is made once more
-// with it; without, the caller retries, as the requests of the token endpoint carry a client
-// assertion that must be fresh.
+// dpopTransport adds a DPoP proof to every request and learns the servers' nonces. A request that
+// a resource server refuses for want of its current nonce (401, use_dpop_nonce) is made once more
+// with it. An authorization server's refusal (400, use_dpop_nonce) is left to the caller, whose
+// request carries a client assertion that must be fresh (its jti is single use).
 type dpopTransport struct {
 	base   http.RoundTripper
 	key    *dpopKey
 	nonces *dpopNonces
 	now    func() time.Time
-	retry  bool
 }
 
 func (t dpopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.send(req)
-	if err != nil || !t.retry || !wantsNonce(resp) {
+	if err != nil || !resourceWantsNonce(resp) {
 		return resp, err
 	}
 	if req.Body != nil && req.GetBody == nil {
@@ -166,41 +162,24 @@ func (t dpopTransport) send(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// wantsNonce reports whether resp refuses a request for want of the server's current nonce: a 401
-// with WWW-Authenticate: DPoP error="use_dpop_nonce" from a resource server, or a 400 with the
-// error use_dpop_nonce from an authorization server (RFC 9449 §8, §9). The body of a 400 is read
-// and put back.
-func wantsNonce(resp *http.Response) bool {
-	if resp.Header.Get("DPoP-Nonce") == "" {
-		return false
-	}
-	switch resp.StatusCode {
-	case http.StatusUnauthorized:
-		return strings.Contains(resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce")
-	case http.StatusBadRequest:
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		_ = resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		var answer struct {
-			Error string `json:"error"`
-		}
-		return err == nil && json.Unmarshal(body, &answer) == nil && answer.Error == "use_dpop_nonce"
-	}
-	return false
+// resourceWantsNonce reports whether resp is a resource server's refusal of a request for want of
+// its current nonce: 401 with WWW-Authenticate: DPoP error="use_dpop_nonce" and a DPoP-Nonce
+// (RFC 9449 §9).
+func resourceWantsNonce(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusUnauthorized && resp.Header.Get("DPoP-Nonce") != "" &&
+		strings.Contains(resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce")
 }
 
-// maxErrorBody bounds what is read of an error answer to find its error code.
-const maxErrorBody = 64 << 10
-
 // dpopClient returns the HTTP client of calls to the provider that prove possession of key.
-func (m *Middleware) dpopClient(key *dpopKey, retry bool) *http.Client {
+func (m *Middleware) dpopClient(key *dpopKey) *http.Client {
 	c := *m.client
-	c.Transport = dpopTransport{base: m.client.Transport, key: key, nonces: &m.nonces, now: m.clock.providerNow, retry: retry}
+	c.Transport = dpopTransport{base: m.client.Transport, key: key, nonces: &m.nonces, now: m.clock.providerNow}
 	return &c
 }
 
-// withDPoPNonce calls call, and once more when the provider refused it for want of its DPoP nonce,
-// which the first answer carried: its client assertion must be a fresh one.
+// withDPoPNonce calls call, and once more when the provider refused it for want of its DPoP nonce
+// (400 use_dpop_nonce, RFC 9449 §8), which the first answer carried and the transport learnt: the
+// second request gets a fresh client assertion and a proof with the nonce.
 func withDPoPNonce(call func() error) error {
 	err := call()
 	var pe *ProviderError
@@ -234,26 +213,35 @@ func (t apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.dpop.RoundTrip(req)
 }
 
-// Client returns an HTTP client that calls APIs on behalf of the signed-in user of r: it adds the
-// access token of [Middleware.Token] (refreshed first when it has expired, so call Client before
-// writing the response) to every request, as a Bearer token, or, with Config.DPoP, as a DPoP-bound
-// token with a proof of the session's key for each request (RFC 9449 §7), sent once more with the
-// API's DPoP-Nonce when it asks for one. It needs Config.SaveTokens, and reports the errors of
-// Token.
-func (m *Middleware) Client(w http.ResponseWriter, r *http.Request) (*http.Client, error) {
+// Client returns a copy of base (http.DefaultClient when nil) that calls APIs on behalf of the
+// signed-in user of r: it adds the access token of [Middleware.Token] (refreshed first when it has
+// expired, so call Client before writing the response) to every request, as a Bearer token, or,
+// with Config.DPoP, as a DPoP-bound token with a proof of the session's key for each request
+// (RFC 9449 §7), sent once more with the API's DPoP-Nonce when it asks for one. It needs
+// Config.SaveTokens, and reports the errors of Token.
+func (m *Middleware) Client(w http.ResponseWriter, r *http.Request, base *http.Client) (*http.Client, error) {
 	tok, d, err := m.token(w, r)
 	if err != nil {
 		return nil, err
 	}
-	t := apiTransport{base: http.DefaultTransport, token: tok.AccessToken, tokenType: tok.TokenType}
+	client := *http.DefaultClient
+	if base != nil {
+		client = *base
+	}
+	transport := client.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	t := apiTransport{base: transport, token: tok.AccessToken, tokenType: tok.TokenType}
 	if isDPoPToken(tok.TokenType) {
 		key, err := decodeDPoPKey(d.DPoPKey)
 		if err != nil {
 			return nil, errors.Join(ErrNoToken, err)
 		}
-		t.dpop = &dpopTransport{base: http.DefaultTransport, key: key, nonces: &m.nonces, now: m.clock.providerNow, retry: true}
+		t.dpop = &dpopTransport{base: transport, key: key, nonces: &m.nonces, now: m.clock.providerNow}
 	}
-	return &http.Client{Transport: t, Timeout: m.timeout}, nil
+	client.Transport = t
+	return &client, nil
 }
 
 // providerClient returns the HTTP client of the calls to the provider for a login or a session
@@ -266,5 +254,5 @@ func (m *Middleware) providerClient(encoded string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.dpopClient(key, true), nil
+	return m.dpopClient(key), nil
 }

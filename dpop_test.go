@@ -94,7 +94,7 @@ func TestDPoPTransportNonce(t *testing.T) {
 	defer api.Close()
 	key, _ := newDPoPKey()
 	client := &http.Client{Transport: apiTransport{base: http.DefaultTransport, token: "tok", tokenType: "DPoP",
-		dpop: &dpopTransport{base: http.DefaultTransport, key: key, nonces: &dpopNonces{}, now: time.Now, retry: true}}}
+		dpop: &dpopTransport{base: http.DefaultTransport, key: key, nonces: &dpopNonces{}, now: time.Now}}}
 	for i, want := range []int32{2, 3} {
 		resp, err := client.Get(api.URL + "/v1/accounts?page=2")
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
@@ -62,8 +63,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mux.HandleFunc("GET /auth/callback", auth.Callback)
-	mux.HandleFunc("POST /auth/logout", auth.Logout)
+	mux.Handle("/auth/", auth.Handler()) // callback, login, logout, backchannel-logout
 	mux.Handle("/private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, _ := parlogin.FromContext(r.Context())
 		fmt.Fprintf(w, "hello, %s", user.Subject)
@@ -71,6 +71,108 @@ func Example() {
 
 	fmt.Println(browse(newBrowser(), app.URL+"/private"))
 	// Output: 200 hello, alice
+}
+
+// newApp starts a provider and an app whose routes the example adds to mux, and returns the
+// configuration of the app's parlogin, to complete, and a function that stops both.
+func newApp(mux *http.ServeMux) (parlogin.Config, *oidctest.Server, func()) {
+	op := oidctest.NewServer()
+	app := httptest.NewServer(mux)
+	client := op.AddClient(oidctest.Client{RedirectURIs: []string{app.URL + "/auth/callback"}})
+	return parlogin.Config{
+		Issuer:       op.Issuer,
+		ClientID:     client.ID,
+		ClientSecret: client.Secret,
+		RedirectURL:  app.URL + "/auth/callback",
+		Store:        sessions.NewCookieStore(hashKey, blockKey),
+	}, op, func() { app.Close(); op.Close() }
+}
+
+// Demand a stronger authentication on one route (step-up, RFC 9470): a signed-in user whose
+// session lacks the acr is sent to authenticate again, and comes back to the same page. The
+// provider here, oidctest, asserts the acr asked for, as a provider that ran the policy would.
+func ExampleMiddleware_RequirePolicy() {
+	mux := http.NewServeMux()
+	cfg, _, stop := newApp(mux)
+	defer stop()
+	auth, err := parlogin.New(context.Background(), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, _ := parlogin.FromContext(r.Context())
+		fmt.Fprintf(w, "%s, acr %q", user.Subject, user.ACR)
+	})
+	mfa := parlogin.Policy{ACR: []string{"urn:example:mfa"}, MaxAge: 5 * time.Minute}
+	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("/private", auth.Require(whoami))
+	mux.Handle("/pay", auth.RequirePolicy(mfa)(whoami))
+
+	browser := newBrowser()
+	fmt.Println(browse(browser, app(cfg)+"/private"))
+	fmt.Println(browse(browser, app(cfg)+"/pay"))
+	// Output:
+	// 200 alice, acr ""
+	// 200 alice, acr "urn:example:mfa"
+}
+
+// app is the origin of cfg's app.
+func app(cfg parlogin.Config) string {
+	u, _ := url.Parse(cfg.RedirectURL)
+	return u.Scheme + "://" + u.Host
+}
+
+// Rotate the client secret without a restart, the app first: until the provider has the new
+// secret, parlogin signs with it, is refused, and signs again with the previous one.
+func ExampleMiddleware_SetClientSecret() {
+	mux := http.NewServeMux()
+	cfg, _, stop := newApp(mux)
+	defer stop()
+	auth, err := parlogin.New(context.Background(), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("/private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "signed in")
+	})))
+
+	newSecret := "a new secret of 32 bytes or more, from the provider's console"
+	if err := auth.SetClientSecret(newSecret, 24*time.Hour); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(browse(newBrowser(), app(cfg)+"/private"))
+	// Output: 200 signed in
+}
+
+// Watch logins, and the offset of the provider's clock, which parlogin measures and corrects.
+func ExampleConfig_onEvent() {
+	mux := http.NewServeMux()
+	cfg, op, stop := newApp(mux)
+	defer stop()
+	op.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) }) // the provider is ahead
+	cfg.OnEvent = func(_ context.Context, e parlogin.Event) {
+		switch e.Kind {
+		case parlogin.EventClockOffset:
+			fmt.Println(e.Kind, e.Duration.Round(time.Minute))
+		case parlogin.EventLoginSucceeded:
+			fmt.Println(e.Kind, e.Subject)
+		default:
+			fmt.Println(e.Kind)
+		}
+	}
+	auth, err := parlogin.New(context.Background(), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("/private", auth.Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+
+	browse(newBrowser(), app(cfg)+"/private")
+	// Output:
+	// clock_offset 2m0s
+	// login_started
+	// login_succeeded alice
 }
 
 // Send per-login authorization parameters, such as an authentication policy, a login hint, or

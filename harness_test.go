@@ -172,6 +172,22 @@ func (h *harness) routes() http.Handler {
 	mux.HandleFunc("/auth/login", h.auth.Login)
 	mux.HandleFunc("/auth/logout", h.auth.Logout)
 	mux.HandleFunc("/auth/backchannel-logout", h.auth.BackchannelLogout)
+	mux.HandleFunc("/auth/jwks", h.auth.JWKS)
+	mux.HandleFunc("/client", func(w http.ResponseWriter, r *http.Request) {
+		client, err := h.auth.Client(w, r, h.op.Client())
+		if err != nil {
+			http.Error(w, err.Error(), ErrorStatus(err))
+			return
+		}
+		resp, err := client.Get(h.op.Issuer + "/userinfo")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
 		tok, err := h.auth.Token(w, r)
 		if err != nil {

@@ -2,8 +2,10 @@ package parlogin
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"runtime"
 	"strings"
+	"testing"
 )
 
 // len returns the number of keys held, expired or not.
@@ -37,4 +39,15 @@ func (g *refreshGroup) waiting() int {
 func sha256Of(s string) []byte {
 	sum := sha256.Sum256([]byte(s))
 	return sum[:]
+}
+
+// jwtHeader returns the decoded header of a compact JWS.
+func jwtHeader(t *testing.T, raw string) string {
+	t.Helper()
+	h, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

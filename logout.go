@@ -1,6 +1,7 @@
 package parlogin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -59,11 +60,11 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 func (m *Middleware) logoutURL(ctx context.Context, idToken string) string {
 	op, err := m.provider(ctx)
 	if err != nil || op.endSessionURL == "" {
-		return cmpOr(m.cfg.PostLogoutRedirectURL, "/")
+		return cmp.Or(m.cfg.PostLogoutRedirectURL, "/")
 	}
 	u, err := url.Parse(op.endSessionURL)
 	if err != nil {
-		return cmpOr(m.cfg.PostLogoutRedirectURL, "/")
+		return cmp.Or(m.cfg.PostLogoutRedirectURL, "/")
 	}
 	q := u.Query()
 	q.Set("client_id", m.cfg.ClientID)

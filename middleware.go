@@ -14,8 +14,9 @@ import (
 )
 
 // Middleware signs users in with OpenID Connect. Create it with [New]; it is safe for concurrent
-// use. Route [Middleware.Callback] at the path of Config.RedirectURL and [Middleware.Logout] at a
-// POST route, and wrap protected handlers with [Middleware.Require].
+// use. Mount [Middleware.Handler] for parlogin's own routes (the callback at the path of
+// Config.RedirectURL, login, logout, back-channel logout), and wrap protected handlers with
+// [Middleware.Require] or [Middleware.RequirePolicy].
 type Middleware struct {
 	cfg     Config
 	timeout time.Duration // bounds the calls to the provider made for one request
@@ -46,8 +47,9 @@ type Middleware struct {
 }
 
 // New validates c, reads the provider's discovery document and returns a ready Middleware. ctx
-// bounds discovery only. Configuration mistakes are reported here, never at request time; so is an
-// unreachable provider, as a [*ProviderError], unless Config.LazyDiscovery is set.
+// bounds the wait for discovery, which Config.HTTPClient's timeout bounds too. Configuration
+// mistakes are reported here, never at request time; so is an unreachable provider, as a
+// [*ProviderError], unless Config.LazyDiscovery is set.
 func New(ctx context.Context, c Config) (*Middleware, error) {
 	c, err := c.withDefaults()
 	if err != nil {
@@ -75,7 +77,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 	if m.shared == nil {
 		m.shared = newMemoryShared(c.Now)
 	}
-	m.sessions = newSessionManager(c, m.secure, newRevocations(m.shared, c.Shared == nil, c.Now))
+	m.sessions = newSessionManager(c, m.store, m.secure, newRevocations(m.shared, c.Shared == nil, c.Now, m.timeout))
 	m.flows = &flows{store: m.store, prefix: c.SessionName + "-flow-", secure: m.secure, now: c.Now, shared: m.shared,
 		crossSite: m.secure || isLoopback(redirect.Hostname())}
 	m.restarts = restarts{name: c.SessionName + "-restart", flows: m.flows}
@@ -97,13 +99,6 @@ func scopeParam(scopes []string) string {
 		}
 	}
 	return strings.Join(param, " ")
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Require returns a handler that serves next only to signed-in users, with the [User] in the

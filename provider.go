@@ -1,6 +1,7 @@
 package parlogin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -57,7 +58,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	}
 	p := &provider{
 		oidc:          op,
-		parURL:        cmpOr(c.PAREndpoint, meta.PAREndpoint),
+		parURL:        cmp.Or(c.PAREndpoint, meta.PAREndpoint),
 		tokenURL:      op.Endpoint().TokenURL,
 		userInfoURL:   op.UserInfoEndpoint(),
 		endSessionURL: meta.EndSessionEndpoint,

@@ -54,13 +54,19 @@ type revocations struct {
 	shared Shared
 	local  bool // shared is this process's own memory: there is nothing to read
 	now    func() time.Time
+	// timeout bounds a read of the log, which runs on a context of its own: it serves every
+	// request that waits for it.
+	timeout time.Duration
 
 	mu     sync.RWMutex
 	ended  map[string]ended
 	cursor string
 
 	syncedAt atomic.Int64 // Unix nanoseconds of the last successful read
-	syncing  sync.Mutex   // held by the read in flight
+
+	reading  sync.Mutex
+	inFlight chan struct{} // closed when the read in flight ends; nil when none is
+	readErr  error         // the last read's error
 }
 
 type ended struct {
@@ -68,8 +74,8 @@ type ended struct {
 	until  time.Time
 }
 
-func newRevocations(shared Shared, local bool, now func() time.Time) *revocations {
-	return &revocations{shared: shared, local: local, now: now, ended: make(map[string]ended)}
+func newRevocations(shared Shared, local bool, now func() time.Time, timeout time.Duration) *revocations {
+	return &revocations{shared: shared, local: local, now: now, timeout: timeout, ended: make(map[string]ended)}
 }
 
 // ends reports whether d has been ended early. It assumes the view is current (see current).
@@ -138,28 +144,47 @@ func (v *revocations) current(ctx context.Context) error {
 	if age < revocationsFresh {
 		return nil
 	}
+	done := v.startRead()
 	if age < revocationsStale {
-		if v.syncing.TryLock() {
-			go func() {
-				defer v.syncing.Unlock()
-				_ = v.read(context.WithoutCancel(ctx)) // a request that needs it will try again
-			}()
-		}
-		return nil
+		return nil // the read goes on in the background
 	}
-	v.syncing.Lock()
-	defer v.syncing.Unlock()
-	// Another request may have read the log while this one waited for the lock.
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting for the sessions ended on other replicas: %w", ErrSessionStore, ctx.Err())
+	}
 	if v.now().Sub(time.Unix(0, v.syncedAt.Load())) < revocationsStale {
 		return nil
 	}
-	if err := v.read(ctx); err != nil {
-		return fmt.Errorf("%w: reading the sessions ended on other replicas: %w", ErrSessionStore, err)
-	}
-	return nil
+	v.reading.Lock()
+	err := v.readErr
+	v.reading.Unlock()
+	return fmt.Errorf("%w: reading the sessions ended on other replicas: %w", ErrSessionStore, err)
 }
 
-// read reads the log from the cursor on; v.syncing is held.
+// startRead starts a read of the log unless one is in flight, and returns the channel closed when
+// that read ends.
+func (v *revocations) startRead() <-chan struct{} {
+	v.reading.Lock()
+	defer v.reading.Unlock()
+	if v.inFlight != nil {
+		return v.inFlight
+	}
+	done := make(chan struct{})
+	v.inFlight = done
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), v.timeout)
+		defer cancel()
+		err := v.read(ctx)
+		v.reading.Lock()
+		v.inFlight, v.readErr = nil, err
+		v.reading.Unlock()
+		close(done)
+	}()
+	return done
+}
+
+// read reads the log from the cursor on; it runs in one goroutine at a time (startRead).
 func (v *revocations) read(ctx context.Context) error {
 	started := v.now()
 	v.mu.RLock()

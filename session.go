@@ -118,10 +118,10 @@ type sessionManager struct {
 	serverSide   bool
 }
 
-func newSessionManager(c Config, secure bool, revoked *revocations) *sessionManager {
+func newSessionManager(c Config, st store, secure bool, revoked *revocations) *sessionManager {
 	s := &sessionManager{
 		name:     c.SessionName,
-		store:    newStore(c.Store),
+		store:    st,
 		cache:    newSessionCache(),
 		revoked:  revoked,
 		issuer:   c.Issuer,

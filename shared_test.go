@@ -2,7 +2,10 @@ package parlogin
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -116,5 +119,40 @@ func TestMemorySharedLog(t *testing.T) {
 	// The expired message went; a reader from the start sees what is still kept.
 	if msgs, _, _ := s.Read(ctx, ""); len(msgs) != 2 || string(msgs[0]) != "2" {
 		t.Fatalf("Read from the start after an expiry = %q", msgs)
+	}
+}
+
+// hangingShared is a Shared whose log cannot be read: Read blocks until its context ends.
+type hangingShared struct {
+	*memoryShared
+	reads atomic.Int32
+}
+
+func (h *hangingShared) Read(ctx context.Context, _ string) ([][]byte, string, error) {
+	h.reads.Add(1)
+	<-ctx.Done()
+	return nil, "", ctx.Err()
+}
+
+// When the shared log cannot be read, a request that needs a current view fails within its own
+// deadline with ErrSessionStore (a 503, not a hang), and the requests waiting meanwhile share one
+// read of the log.
+func TestRevocationsLogUnreadable(t *testing.T) {
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	shared := &hangingShared{memoryShared: newMemoryShared(clk.Now)}
+	v := newRevocations(shared, false, clk.Now, time.Second)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if err := v.current(ctx); !errors.Is(err, ErrSessionStore) {
+				t.Errorf("current with the log unreadable = %v, want ErrSessionStore", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := shared.reads.Load(); n != 1 {
+		t.Errorf("%d reads of the log for 8 waiting requests, want 1", n)
 	}
 }

@@ -35,6 +35,7 @@ type grant struct {
 	amr      []string
 	sid      string // of the provider session
 	revoked  bool   // guarded by Server.mu
+	dpopJKT  string // the DPoP key of the tokens of the code, whose refresh needs it; guarded by Server.mu
 }
 
 // authCode is an authorization code, single use.
@@ -44,6 +45,7 @@ type authCode struct {
 	codeChallenge string // "" without PKCE
 	pkceMethod    string
 	nonce         string
+	dpopJKT       string // the DPoP key the token request must use (RFC 9449 section 10); "" for none
 	expires       time.Time
 	forgetAt      time.Time // when the code is dropped from memory
 	used          bool
@@ -136,7 +138,7 @@ func (s *Server) handleDirectAuthorization(w http.ResponseWriter, r *http.Reques
 	authz := params
 	if params.Has("request") {
 		var oerr *oauthError
-		if authz, oerr = s.requestObjectParams(c, params.Get("request"), now); oerr != nil {
+		if authz, oerr = s.requestObjectParams(r.Context(), c, params.Get("request"), now); oerr != nil {
 			s.errorPage(w, oerr.status, oerr.code, oerr.description)
 			return
 		}
@@ -260,6 +262,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req authorizatio
 		codeChallenge: req.codeChallenge,
 		pkceMethod:    req.pkceMethod,
 		nonce:         req.nonce,
+		dpopJKT:       req.dpopJKT,
 		expires:       now.Add(s.codeLifetime()),
 		forgetAt:      now.Add(codeMemory),
 	}

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // backchannelLogoutEvent is the member of the events claim that makes a JWT a logout token.
@@ -53,7 +51,8 @@ func (s *Server) SetLogoutTokenHook(hook func(claims map[string]any)) {
 
 // SetLogoutTokenSigner replaces the signing of logout tokens: it receives the final claims and
 // returns the raw token to send (for forged tokens: another alg or typ, alg none, an unknown
-// kid). nil restores normal signing: RS256 with the current key, header typ "logout+jwt". The
+// kid). nil restores normal signing: with the current key of the client's ID token alg
+// ([Client.IDTokenAlg], RS256 by default), header typ "logout+jwt". The
 // signer is called after the hook, without holding any lock of the server.
 func (s *Server) SetLogoutTokenSigner(signer func(claims map[string]any) string) {
 	s.lock()
@@ -66,7 +65,7 @@ func (s *Server) SetLogoutTokenSigner(signer func(claims map[string]any) string)
 // Connect Back-Channel Logout 1.0), as the provider does when a user signs out at the
 // end-session endpoint. Tests use it to check that their application ends the session.
 //
-// The token is a JWT signed with the current RS256 key, header typ "logout+jwt", with the claims
+// The token is a JWT signed like the client's ID tokens, header typ "logout+jwt", with the claims
 // iss, aud (the client ID), iat, exp (two minutes later), a unique jti, events
 // {"http://schemas.openid.net/event/backchannel-logout": {}}, and sub and sid when given; see
 // [Server.SetLogoutTokenHook] to forge it. It is posted as the form field logout_token with
@@ -115,14 +114,11 @@ func (s *Server) logoutToken(clientID, subject, sid string, now time.Time) (stri
 	if signer != nil {
 		return signer(claims), nil
 	}
-	kid, key := s.SigningKey()
-	if key == nil {
-		return "", errors.New("no signing key")
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
-	t.Header["kid"] = kid
-	t.Header["typ"] = "logout+jwt" // OpenID Connect Back-Channel Logout 1.0 section 2.4
-	return t.SignedString(key)
+	// OpenID Connect Back-Channel Logout 1.0 section 2.4: typ "logout+jwt", and "the same keys
+	// are used to sign ... Logout Tokens as are used for ID Tokens"; the client validates them
+	// "in the same way that an ID Token signature is validated" (section 2.6), so with the
+	// client's ID token alg.
+	return s.signJWT(s.idTokenAlg(clientID), "logout+jwt", claims)
 }
 
 // postLogoutToken sends a logout token to c's back-channel logout URI.

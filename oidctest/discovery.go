@@ -26,6 +26,13 @@ func (s *Server) metadata() map[string]any {
 	if s.cfg.pingOne {
 		return pingOneMetadata(s.cfg.issuer, u)
 	}
+	authMethods := []string{clientSecretJWT, privateKeyJWT}
+	authAlgs := append(hmacAlgs(), privateKeyJWTAlgs()...)
+	idTokenAlgs := idTokenAlgs()
+	if s.cfg.fapi2 {
+		// FAPI 2.0 Security Profile sections 5.3.2.1 (private_key_jwt) and 5.4.1 (algorithms).
+		authMethods, authAlgs, idTokenAlgs = []string{privateKeyJWT}, fapiAlgs(), []string{"PS256", "ES256"}
+	}
 	return map[string]any{
 		"issuer":                                                s.cfg.issuer,
 		"authorization_endpoint":                                u[endpoint.Authorization],
@@ -42,17 +49,18 @@ func (s *Server) metadata() map[string]any {
 		"response_modes_supported":                              []string{"query", "form_post"},
 		"grant_types_supported":                                 []string{"authorization_code", "refresh_token"},
 		"subject_types_supported":                               []string{"public"},
-		"id_token_signing_alg_values_supported":                 []string{"RS256"},
-		"token_endpoint_auth_methods_supported":                 []string{"client_secret_jwt"},
-		"token_endpoint_auth_signing_alg_values_supported":      hmacAlgs(),
+		"id_token_signing_alg_values_supported":                 idTokenAlgs,
+		"token_endpoint_auth_methods_supported":                 authMethods,
+		"token_endpoint_auth_signing_alg_values_supported":      authAlgs,
 		"code_challenge_methods_supported":                      []string{"S256"},
 		"scopes_supported":                                      []string{"openid", "profile", "email", "offline_access"},
 		"claims_supported":                                      claimsSupported(),
 		"request_parameter_supported":                           true,
-		"request_object_signing_alg_values_supported":           hmacAlgs(),
+		"request_object_signing_alg_values_supported":           authAlgs,
 		"revocation_endpoint":                                   u[endpoint.Revocation],
-		"revocation_endpoint_auth_methods_supported":            []string{"client_secret_jwt"},
-		"revocation_endpoint_auth_signing_alg_values_supported": hmacAlgs(),
+		"revocation_endpoint_auth_methods_supported":            authMethods,
+		"revocation_endpoint_auth_signing_alg_values_supported": authAlgs,
+		"dpop_signing_alg_values_supported":                     dpopAlgs(),
 	}
 }
 

@@ -4,12 +4,14 @@
 // [Server.Requests].
 //
 // The provider speaks the protocol parlogin uses: the authorization code flow of OpenID Connect
-// with Pushed Authorization Requests (RFC 9126) authenticated by client_secret_jwt (RFC 7523
-// sections 2.2 and 3, OpenID Connect Core section 9), PKCE S256 (RFC 7636), the iss
-// authorization response parameter (RFC 9207), refresh tokens, token revocation (RFC 7009),
-// request objects (RFC 9101) signed with the client secret, userinfo, RP-initiated logout and
-// back-channel logout. With [Server.EnvID] it takes the shape and the documented behaviour of
-// PingOne instead (see PingOne mode below).
+// with Pushed Authorization Requests (RFC 9126) authenticated by client_secret_jwt or
+// private_key_jwt (RFC 7523 sections 2.2 and 3, OpenID Connect Core section 9), PKCE S256 (RFC
+// 7636), the iss authorization response parameter (RFC 9207), DPoP-bound tokens (RFC 9449),
+// refresh tokens, token revocation (RFC 7009), request objects (RFC 9101) signed like the
+// client's assertions, userinfo, RP-initiated logout and back-channel logout. [Server.FAPI2]
+// and [Client.FAPI2] hold clients to the FAPI 2.0 Security Profile (see FAPI 2.0 below). With
+// [Server.EnvID] it takes the shape and the documented behaviour of PingOne instead (see PingOne
+// mode below).
 //
 // A minimal test:
 //
@@ -42,17 +44,21 @@
 //
 //   - The authorization endpoint accepts only pushed requests (client_id and request_uri); a
 //     request_uri is bound to its client, single use and valid for 60 seconds.
-//   - Client authentication is client_secret_jwt only. The assertion must be signed with the
-//     client secret (HS256, HS384 or HS512, or only [Client.AuthAlg]), have iss and sub equal to the
-//     client ID, an aud naming the issuer, the token endpoint or the endpoint called, an exp at
-//     most one hour ahead and a jti never seen before. A second authentication method in the same
-//     request (client_secret, an Authorization header) is refused.
+//   - Client authentication is client_secret_jwt or private_key_jwt, as the client is
+//     registered ([Client.AuthMethod]); an assertion of the other method is refused. The
+//     assertion must be signed with the client secret (HS256, HS384 or HS512) or with a key of
+//     the client (see Private key JWT below), or only with [Client.AuthAlg], have iss and sub
+//     equal to the client ID, an aud naming the issuer, the token endpoint or the endpoint
+//     called, an exp at most one hour ahead and a jti never seen before. A second
+//     authentication method in the same request (client_secret, an Authorization header) is
+//     refused, and so is every authentication of a client whose registration cannot work,
+//     saying why.
 //   - PAR requires response_type=code, an exactly registered redirect_uri, the openid scope and a
 //     PKCE S256 code_challenge; it refuses request_uri. With a request object, only its claims
 //     are used.
 //   - Codes are single use and valid for 60 seconds; redeeming one needs the redirect_uri and the
 //     code_verifier. Redeeming a code twice revokes the tokens issued from it.
-//   - Refresh tokens are rotated on every use.
+//   - Refresh tokens are rotated on every use, except those of FAPI 2.0 clients.
 //   - The revocation endpoint authenticates clients like the token endpoint. Revoking a refresh
 //     token revokes its grant (the refresh token and its access tokens); revoking an access
 //     token revokes that token. An unknown, expired or revoked token is answered 200 (RFC 7009
@@ -66,8 +72,89 @@
 // Expiry follows the provider's clock ([Server.SetClock]): request_uris and codes
 // last 60 seconds, access and ID tokens one hour, logout tokens two minutes, provider sessions 24
 // hours after their last sign-in, and the exp, iat and nbf of client assertions and request
-// objects are checked against it with 15 seconds of leeway. (PingOne mode: codes last 10 minutes
-// and sessions 30 days, as PingOne documents.) Tests move the clock instead of sleeping.
+// objects are checked against it with 15 seconds of leeway. A DPoP proof is accepted from 15
+// seconds before its iat until 60 seconds after, and the nonce of [Server.DPoPNonce] changes
+// every 5 minutes. (PingOne mode: codes last 10 minutes and sessions 30 days, as PingOne
+// documents.) Tests move the clock instead of sleeping.
+//
+// # Private key JWT
+//
+// A client registered with AuthMethod "private_key_jwt" signs its assertions and request
+// objects with its own private key; the provider checks them with the public keys of
+// [Client.Keys] ([ClientKey] values: a key ID, an *rsa.PublicKey, *ecdsa.PublicKey or
+// ed25519.PublicKey, and optionally the one alg it is for) or of the JWK Set at
+// [Client.JWKSURI], fetched with [Server.HTTPClient] whenever a JWT of the client is checked, so
+// that the client can rotate its keys. The algorithms are RS256, PS256 (RSA keys of at least
+// 2048 bits), ES256 (P-256) and EdDSA (Ed25519), with the signature encodings of RFC 7518 (an
+// ES256 signature in ASN.1 DER is refused). The kid header selects the key, and is required
+// when the client has several keys. A key set with private key members is refused, keys with
+// use "enc" are ignored.
+//
+// # ID token algorithms
+//
+// ID tokens and logout tokens are signed with RS256, or with the alg of
+// [Client.IDTokenAlg] (id_token_signed_response_alg): PS256 or ES256. The key of each alg is
+// generated when a client first needs it, published in the JWKS with its kid and alg, and
+// rotated by [Server.RotateKeys]; [Server.SigningKeyFor] returns it, for forged tokens.
+//
+// # DPoP
+//
+// The token endpoint accepts a DPoP proof (RFC 9449) in a DPoP header. The proof is checked as
+// section 4.3 says: one header; typ dpop+jwt; alg ES256, PS256 or EdDSA (never none, a MAC or
+// RS256); a public jwk without private members; its signature; a jti never seen while the proof
+// is acceptable; htm the method of the request; htu the URL of the endpoint, compared after
+// the normalisation of RFC 3986 (case of scheme and host, default port, percent-encoding), and
+// without query or fragment; iat within the window above; and, with [Server.DPoPNonce], the
+// provider's nonce. A refused proof is answered 400 invalid_dpop_proof, and the grant is left
+// untouched, so a code can be redeemed again with a better proof.
+//
+// With a proof, the access token is bound to the JWK thumbprint (RFC 7638, SHA-256) of the
+// proof's key, cnf.jkt in RFC 9449's terms, and token_type is DPoP. The grant is bound too:
+// its refresh token is redeemed only with a proof of the same key. RFC 9449 section 5 demands
+// this of public clients only and leaves confidential clients free; this provider demands it of
+// every client whose grant is DPoP-bound, so that a client that drops its key at refresh
+// fails here. A refresh with a proof of a grant that is not bound issues a DPoP-bound access
+// token. The authorization code is bound to a key by the dpop_jkt parameter of the (pushed)
+// authorization request, or by a proof sent to the PAR endpoint (section 10): its token request
+// must then carry a proof of that key. [Client.DPoPBoundAccessTokens] makes proofs mandatory for
+// a client (dpop_bound_access_tokens, section 5.2).
+//
+// The userinfo endpoint takes a DPoP-bound token as "Authorization: DPoP <token>" with a proof
+// whose ath is the base64url SHA-256 hash of the token, whose htm and htu are those of the
+// userinfo request, and whose key is the token's. Failures are answered 401 with a
+// WWW-Authenticate challenge of the DPoP scheme (algs and error): invalid_token for a
+// DPoP-bound token sent as Bearer or a Bearer token sent as DPoP, invalid_dpop_proof for a
+// missing or wrong proof.
+//
+// With [Server.DPoPNonce], every answer of the token, PAR and userinfo endpoints carries a
+// DPoP-Nonce header, and a proof without the current or the previous nonce is answered
+// use_dpop_nonce: 400 at the token and PAR endpoints (section 8), 401 with a DPoP challenge at
+// the userinfo endpoint (section 9). A client retries with a new proof and, at the token
+// endpoint, a new client assertion: the assertion's jti was used.
+//
+// # FAPI 2.0
+//
+// [Server.FAPI2], for every client, or [Client.FAPI2], for one, holds clients to the FAPI 2.0
+// Security Profile (https://openid.net/specs/fapi-security-profile-2_0-final.html). What every
+// client already gets satisfies it: pushed authorization requests only, PKCE with S256, iss in
+// every authorization response (RFC 9207), codes valid 60 seconds and used once, request_uris
+// valid 60 seconds, iat and nbf accepted up to 15 seconds ahead. A FAPI 2.0 client moreover:
+//
+//   - authenticates with private_key_jwt only (the default of its AuthMethod), signed with
+//     PS256, ES256 or EdDSA (section 5.4.1), for assertions and request objects alike;
+//   - names the issuer as the only audience of its assertions, as a string, not in an array
+//     (section 5.3.2.1, "shall only accept its issuer identifier value ... as a string");
+//   - sends a DPoP proof with every token request, so that its access tokens are
+//     sender-constrained (an absent proof is invalid_request);
+//   - gets ID tokens and logout tokens signed with ES256 by default, or PS256 with
+//     IDTokenAlg; RS256 is refused;
+//   - registers a JWKSURI with https (section 5.4.2) and redirect URIs that are not http,
+//     except on a loopback IP address for native clients (section 5.3.2.2);
+//   - keeps its refresh token: refreshes do not rotate it and answer no new one (section
+//     5.3.2.1 forbids rotation).
+//
+// With Server.FAPI2, the discovery document advertises only private_key_jwt, PS256, ES256 and
+// EdDSA, and ID tokens in PS256 and ES256. FAPI 2.0 is not available in PingOne mode.
 //
 // # Authentication context
 //
@@ -123,8 +210,10 @@
 //     request completes at once. Authorization responses carry no iss.
 //   - Client assertions are checked as PingOne documents: iss and sub the client ID, aud the
 //     issuer, the token endpoint or the endpoint called, exp at most one hour ahead, nbf not in
-//     the future, HS256/384/512. PingOne validates neither iat nor jti, so a jti is not
-//     required and may be used again; [Server.StrictClientAssertions] adds those checks.
+//     the future, HS256/384/512 for client_secret_jwt and RS256/384/512 for private_key_jwt.
+//     PingOne validates neither iat nor jti, so a jti is not required and may be used again;
+//     [Server.StrictClientAssertions] adds those checks. A JWKSURI must be https, as PingOne's
+//     jwksUrl.
 //   - Codes last 10 minutes. A refresh token comes with the tokens of a code when the client's
 //     [Client.GrantTypes] contains "refresh_token" or the scope contains offline_access; it is
 //     rotated on every use and lasts as long as its session: 30 days after the sign-on, or
@@ -143,10 +232,12 @@
 // relying on it says nothing about PingOne: the implicit and hybrid response types, the
 // client_credentials and device authorization grants, the introspection and device
 // authorization endpoints (advertised, but answered 404 here), client authentication other than
-// client_secret_jwt (PingOne authenticates each application with its one configured method;
-// these clients are CLIENT_SECRET_JWT applications), request objects that are unsigned or
-// signed with RS*, the flows API and PingOne's session cookie (so /signoff without id_token_hint
-// ends no session), and requests without the openid scope, which are refused here.
+// client_secret_jwt and private_key_jwt (PingOne authenticates each application with its one
+// configured method, CLIENT_SECRET_JWT or PRIVATE_KEY_JWT here), unsigned request objects, the
+// flows API and PingOne's session cookie (so /signoff without id_token_hint ends no session),
+// and requests without the openid scope, which are refused here. DPoP is not implemented in
+// PingOne mode: a DPoP header is ignored and tokens are Bearer tokens, as at a provider without
+// DPoP, and clients with DPoPBoundAccessTokens or FAPI2 cannot authenticate.
 //
 // Where PingOne's documentation is silent, the code says "not documented" and why it chose what
 // it does: the 15 seconds of leeway on times, the absence of iss, the status of error pages, the

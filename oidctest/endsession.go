@@ -173,7 +173,7 @@ func (s *Server) parseIDTokenHint(raw string) (idTokenHint, error) {
 	if err != nil {
 		return idTokenHint{}, err
 	}
-	if err := verifyRS256(t, s.verificationKeys()); err != nil {
+	if err := verifyIDTokenSignature(t, s.verificationKeys()); err != nil {
 		return idTokenHint{}, err
 	}
 	if iss, err := stringClaim(t.claims, "iss"); err != nil || iss != s.cfg.issuer {

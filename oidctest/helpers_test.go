@@ -141,9 +141,12 @@ func (e *env) assertionClaims(c oidctest.Client) jwt.MapClaims {
 	}
 }
 
-// assertion returns a valid client assertion for c, signed with c.AuthAlg when it is an HS
-// algorithm, HS256 otherwise.
+// assertion returns a valid client assertion for c: signed with the key registered for c with
+// useKey, if any; otherwise with c.AuthAlg when it is an HS algorithm, HS256 otherwise.
 func (e *env) assertion(c oidctest.Client) string {
+	if k, ok := clientSigners.Load(c.ID); ok {
+		return k.(testKey).sign(e.t, e.assertionClaims(c))
+	}
 	var method jwt.SigningMethod = jwt.SigningMethodHS256
 	if strings.HasPrefix(c.AuthAlg, "HS") {
 		method = jwt.GetSigningMethod(c.AuthAlg)
@@ -279,7 +282,7 @@ func (e *env) verifyIDToken(raw string) (jwt.MapClaims, map[string]any) {
 	return claims, tok.Header
 }
 
-// jwks fetches the JWKS and returns its keys by kid.
+// jwks fetches the JWKS and returns its RS256 keys by kid.
 func (e *env) jwks() map[string]any {
 	e.t.Helper()
 	status, body := e.get(e.endpoint("jwks_uri"))
@@ -294,6 +297,10 @@ func (e *env) jwks() map[string]any {
 	}
 	keys := make(map[string]any)
 	for _, raw := range set.Keys {
+		var alg struct{ Alg string }
+		if err := json.Unmarshal(raw, &alg); err == nil && (alg.Alg == "PS256" || alg.Alg == "ES256") {
+			continue // keys of clients with IDTokenAlg; see verifyJWT
+		}
 		k := parseRSAJWK(e.t, raw)
 		keys[k.kid] = k.pub
 	}

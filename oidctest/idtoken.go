@@ -59,17 +59,42 @@ func (s *Server) idToken(g *grant, scope, nonce, accessToken string, now time.Ti
 	if signer != nil {
 		return signer(claims), nil
 	}
-	kid, key := s.SigningKey()
-	if key == nil {
-		return "", errors.New("no signing key")
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
-	t.Header["kid"] = kid
-	return t.SignedString(key)
+	return s.signJWT(s.idTokenAlg(g.clientID), "", claims)
 }
 
-// atHash is the at_hash of an access token for RS256: the left half of its SHA-256, base64url
-// (OpenID Connect Core section 3.1.3.6).
+// idTokenAlg returns the alg of the ID tokens and logout tokens of the client clientID: its
+// IDTokenAlg, ES256 for a FAPI 2.0 client without one, RS256 otherwise.
+func (s *Server) idTokenAlg(clientID string) string {
+	c, ok := s.client(clientID)
+	switch {
+	case !ok:
+		return "RS256"
+	case slices.Contains(idTokenAlgs(), c.IDTokenAlg):
+		return c.IDTokenAlg
+	case c.IDTokenAlg == "" && s.fapi2(c):
+		return "ES256"
+	}
+	return "RS256" // an invalid IDTokenAlg fails the client's authentications before
+}
+
+// signJWT signs claims with the current key of alg (RS256, PS256 or ES256), with the key's kid
+// in the header, and typ when it is not empty.
+func (s *Server) signJWT(alg, typ string, claims map[string]any) (string, error) {
+	k := s.ensureSigningKey(alg)
+	method := jwt.GetSigningMethod(alg)
+	if method == nil {
+		return "", errors.New("no signing method for " + alg)
+	}
+	t := jwt.NewWithClaims(method, jwt.MapClaims(claims))
+	t.Header["kid"] = k.id
+	if typ != "" {
+		t.Header["typ"] = typ
+	}
+	return t.SignedString(k.key)
+}
+
+// atHash is the at_hash of an access token for RS256, PS256 and ES256: the left half of its
+// SHA-256, base64url (OpenID Connect Core section 3.1.3.6).
 func atHash(accessToken string) string {
 	sum := sha256.Sum256([]byte(accessToken))
 	return b64(sum[:len(sum)/2])

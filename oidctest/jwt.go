@@ -2,12 +2,18 @@ package oidctest
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	_ "crypto/sha512" // RS384 and RS512
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +36,7 @@ type jws struct {
 	raw    string
 	alg    string
 	kid    string
+	header map[string]any
 	claims map[string]any
 }
 
@@ -55,7 +62,7 @@ func parseJWS(raw string) (*jws, error) {
 		return nil, errors.New("has a crit header, which is not supported")
 	}
 	kid, _ := header["kid"].(string)
-	return &jws{raw: raw, alg: alg, kid: kid, claims: claims}, nil
+	return &jws{raw: raw, alg: alg, kid: kid, header: header, claims: claims}, nil
 }
 
 // decodeJSONObject decodes one base64url part of a JWS into a JSON object.
@@ -112,23 +119,79 @@ func verifyClientHMAC(t *jws, c Client) error {
 	return err
 }
 
-// verifyRS256 checks the signature of t against keys: the key named by kid, or any key without kid.
-func verifyRS256(t *jws, keys []signingKey) error {
-	if t.alg != "RS256" {
-		return fmt.Errorf("uses alg %s; ID tokens are signed with RS256", printable(t.alg))
+// verifyIDTokenSignature checks the signature of t, an ID token or logout token, against the
+// provider's keys of t's alg: the key named by kid, or any key of that alg without kid.
+func verifyIDTokenSignature(t *jws, keys []signingKey) error {
+	if !slices.Contains(idTokenAlgs(), t.alg) {
+		return fmt.Errorf("uses alg %s; this provider signs with RS256, PS256 or ES256", printable(t.alg))
 	}
-	var set jwt.VerificationKeySet
+	found := false
 	for _, k := range keys {
-		if t.kid == "" || t.kid == k.id {
-			set.Keys = append(set.Keys, &k.key.PublicKey)
+		if k.alg != t.alg || t.kid != "" && t.kid != k.id {
+			continue
+		}
+		found = true
+		if verifySignature(t, k.key.Public()) == nil {
+			return nil
 		}
 	}
-	if len(set.Keys) == 0 {
+	if !found {
 		return errors.New("is signed with a key this provider does not publish")
 	}
-	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
-	if _, err := p.Parse(t.raw, func(*jwt.Token) (any, error) { return set, nil }); err != nil {
-		return errors.New("has an invalid signature")
+	return errors.New("has an invalid signature")
+}
+
+// verifySignature checks the signature of t, whose alg is asymmetric (RS256, RS384, RS512,
+// PS256, ES256 or EdDSA), with key, which must be of the alg's type. The signature encodings
+// are those of RFC 7518 section 3 (ES256: the 64 octets of R and S, not DER) and RFC 8037.
+func verifySignature(t *jws, key crypto.PublicKey) error {
+	dot := strings.LastIndexByte(t.raw, '.')
+	input := t.raw[:dot]
+	sig, err := b64Strict.DecodeString(t.raw[dot+1:])
+	if err != nil {
+		return errors.New("has a signature that is not unpadded base64url")
+	}
+	invalid := errors.New("has an invalid signature")
+	hashes := map[string]crypto.Hash{"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512, "PS256": crypto.SHA256, "ES256": crypto.SHA256}
+	var digest []byte
+	if h, ok := hashes[t.alg]; ok {
+		hh := h.New()
+		hh.Write([]byte(input))
+		digest = hh.Sum(nil)
+	}
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		switch t.alg {
+		case "RS256", "RS384", "RS512":
+			err = rsa.VerifyPKCS1v15(k, hashes[t.alg], digest, sig)
+		case "PS256":
+			err = rsa.VerifyPSS(k, crypto.SHA256, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+		default:
+			return fmt.Errorf("uses alg %s with an RSA key", printable(t.alg))
+		}
+		if err != nil {
+			return invalid
+		}
+	case *ecdsa.PublicKey:
+		if t.alg != "ES256" {
+			return fmt.Errorf("uses alg %s with an EC key", printable(t.alg))
+		}
+		if len(sig) != 64 {
+			return errors.New("has an ES256 signature that is not 64 octets (R and S, RFC 7518 section 3.4)")
+		}
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(k, digest, r, s) {
+			return invalid
+		}
+	case ed25519.PublicKey:
+		if t.alg != "EdDSA" {
+			return fmt.Errorf("uses alg %s with an Ed25519 key", printable(t.alg))
+		}
+		if !ed25519.Verify(k, []byte(input), sig) {
+			return invalid
+		}
+	default:
+		return fmt.Errorf("cannot be verified with a key of type %T", key)
 	}
 	return nil
 }

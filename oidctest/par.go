@@ -1,6 +1,7 @@
 package oidctest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -31,6 +32,7 @@ type authorizationRequest struct {
 	prompt        []string
 	acrValues     []string
 	maxAge        int64    // seconds; -1 when absent
+	dpopJKT       string   // the DPoP key the code is bound to (RFC 9449 section 10); "" for none
 	browser       *browser // the Login client that took the request to the authorization endpoint
 }
 
@@ -56,6 +58,14 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 		writeOAuthError(w, oerr)
 		return
 	}
+	var proofJKT string
+	if s.dpopEnabled() {
+		// RFC 9449 section 10.1: a DPoP proof at the PAR endpoint binds the code like dpop_jkt.
+		if proofJKT, _, oerr = s.checkDPoPProof(r, s.cfg.urls[endpoint.PAR], "", now); oerr != nil {
+			writeOAuthError(w, oerr)
+			return
+		}
+	}
 	if params.Has("request_uri") {
 		writeOAuthError(w, invalidRequest("request_uri must not be sent to the pushed authorization request endpoint (RFC 9126 section 2.1)"))
 		return
@@ -63,7 +73,7 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 	authz := params
 	if params.Has("request") {
 		// RFC 9101 section 6.3: only the request object's claims are used.
-		if authz, oerr = s.requestObjectParams(c, params.Get("request"), now); oerr != nil {
+		if authz, oerr = s.requestObjectParams(r.Context(), c, params.Get("request"), now); oerr != nil {
 			writeOAuthError(w, oerr)
 			return
 		}
@@ -72,6 +82,16 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return
+	}
+	if proofJKT != "" {
+		// RFC 9449 section 10.1: "If both mechanisms are used at the same time, the
+		// authorization server MUST reject the request if the JWK Thumbprint in dpop_jkt does
+		// not match the public key in the DPoP header."
+		if req.dpopJKT != "" && req.dpopJKT != proofJKT {
+			writeOAuthError(w, invalidRequest("dpop_jkt is not the thumbprint of the key of the DPoP proof (RFC 9449 section 10.1)"))
+			return
+		}
+		req.dpopJKT = proofJKT
 	}
 
 	var uri string
@@ -93,9 +113,10 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request, params url.Va
 // jwtClaimNames are the claims of a request object that are not authorization parameters.
 var jwtClaimNames = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true}
 
-// requestObjectParams verifies a request object passed by value (RFC 9101), signed with the
-// client secret, and returns its claims as authorization request parameters.
-func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.Values, *oauthError) {
+// requestObjectParams verifies a request object passed by value (RFC 9101), signed as the
+// client's assertions are (with the client secret for client_secret_jwt, with one of its keys
+// for private_key_jwt), and returns its claims as authorization request parameters.
+func (s *Server) requestObjectParams(ctx context.Context, c Client, raw string, now time.Time) (url.Values, *oauthError) {
 	invalid := func(format string, args ...any) *oauthError {
 		return newError(http.StatusBadRequest, "invalid_request_object", format, args...)
 	}
@@ -103,10 +124,10 @@ func (s *Server) requestObjectParams(c Client, raw string, now time.Time) (url.V
 	if err != nil {
 		return nil, invalid("request %v", err)
 	}
-	if err := checkHMACAlg(t, c); err != nil {
-		return nil, invalid("request %v", err)
+	if problem := s.registrationProblem(c); problem != "" {
+		return nil, newError(http.StatusUnauthorized, "invalid_client", "the registration of client %s is invalid: %s", printable(c.ID), problem)
 	}
-	if err := verifyClientHMAC(t, c); err != nil {
+	if err := s.verifyClientJWT(ctx, c, t); err != nil {
 		return nil, invalid("request %v", err)
 	}
 	if iss, err := stringClaim(t.claims, "iss"); err != nil || iss != c.ID {
@@ -194,12 +215,19 @@ func (s *Server) parseAuthorizationRequest(c Client, p url.Values) (authorizatio
 		return req, invalidRequest("the client has no registered redirect_uri")
 	case !slices.Contains(c.RedirectURIs, req.redirectURI):
 		return req, invalidRequest("redirect_uri is not registered for the client (exact match)")
+	case s.fapi2(c) && !fapiRedirectURI(req.redirectURI):
+		return req, invalidRequest("redirect_uri must not be http, except on a loopback IP address for a native client (FAPI 2.0 Security Profile section 5.3.2.2)")
 	}
 	if !slices.Contains(strings.Fields(req.scope), "openid") {
 		return req, newError(http.StatusBadRequest, "invalid_scope", "scope must contain openid")
 	}
 	if oerr := s.checkPKCE(c, p, &req); oerr != nil {
 		return req, oerr
+	}
+	if p.Has("dpop_jkt") && s.dpopEnabled() {
+		if req.dpopJKT = p.Get("dpop_jkt"); !validJKT(req.dpopJKT) {
+			return req, invalidRequest("dpop_jkt must be the base64url SHA-256 thumbprint of a JWK (RFC 9449 section 10, RFC 7638)")
+		}
 	}
 	if p.Has("max_age") {
 		if !isDigits(p.Get("max_age")) {

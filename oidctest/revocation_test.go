@@ -62,8 +62,8 @@ func TestRevocationDiscovery(t *testing.T) {
 	e := newEnv(t)
 	want := map[string]any{
 		"revocation_endpoint":                                   e.srv.Issuer + "/revoke",
-		"revocation_endpoint_auth_methods_supported":            []any{"client_secret_jwt"},
-		"revocation_endpoint_auth_signing_alg_values_supported": []any{"HS256", "HS384", "HS512"},
+		"revocation_endpoint_auth_methods_supported":            []any{"client_secret_jwt", "private_key_jwt"},
+		"revocation_endpoint_auth_signing_alg_values_supported": []any{"HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA"},
 	}
 	for k, v := range want {
 		if !reflect.DeepEqual(e.meta[k], v) {

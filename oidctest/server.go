@@ -54,8 +54,21 @@ type Server struct {
 	// documentation says that it validates neither iat nor jti, so with EnvID these checks are
 	// off unless StrictClientAssertions is set; without EnvID they are always on.
 	StrictClientAssertions bool
+	// FAPI2 holds every client to the FAPI 2.0 Security Profile, and makes the discovery
+	// document advertise only what FAPI 2.0 allows (see "FAPI 2.0" in the package
+	// documentation); [Client.FAPI2] does it for one client. It cannot be combined with EnvID:
+	// Start panics.
+	FAPI2 bool
+	// DPoPNonce makes the provider demand a nonce of its own in DPoP proofs (RFC 9449 section
+	// 8 at the token and PAR endpoints, section 9 at the userinfo endpoint): a proof without it,
+	// or with a nonce that is no longer accepted, is answered with the error use_dpop_nonce and
+	// a DPoP-Nonce header holding the current nonce, which every other answer of these
+	// endpoints carries too. The nonce changes every 5 minutes of the provider's clock; the
+	// previous one is accepted until the next change.
+	DPoPNonce bool
 	// HTTPClient sends the requests the provider makes itself: logout tokens to the clients'
-	// back-channel logout URIs. Its redirect policy is ignored (redirects are not followed).
+	// back-channel logout URIs, and requests for the key sets at the clients' JWKSURI. Its
+	// redirect policy is ignored (redirects are not followed).
 	// Default: a client like [Server.Client], which after StartTLS trusts httptest's certificate
 	// and so httptest TLS applications; set it (e.g. to app.Client()) for other applications.
 	HTTPClient *http.Client
@@ -71,7 +84,7 @@ type Server struct {
 	ts            *httptest.Server
 	httpClient    *http.Client // for back-channel logout; follows no redirect
 	clock         func() time.Time
-	keys          []signingKey // current key first, then the previous one
+	keys          map[string][]signingKey // by alg: current key first, then the previous one
 	clients       map[string]Client
 	defaultUser   User
 	users         map[string]User
@@ -81,9 +94,11 @@ type Server struct {
 	codes         map[string]*authCode
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken
-	sessions      map[string]*session     // by sid
-	jtis          map[replayKey]time.Time // client assertion IDs seen, until when they are remembered
-	sweepAt       int                     // entry count that triggers the next sweep of expired state
+	sessions      map[string]*session         // by sid
+	jtis          map[replayKey]time.Time     // client assertion IDs seen, until when they are remembered
+	dpopJTIs      map[dpopReplayKey]time.Time // DPoP proof IDs seen, until when they are remembered
+	dpopNonce     dpopNonceState
+	sweepAt       int // entry count that triggers the next sweep of expired state
 	faults        map[Endpoint]*Fault
 	requests      map[Endpoint]*requestLog
 	idTokenHook   func(claims map[string]any)
@@ -100,6 +115,8 @@ type config struct {
 	pingOne          bool
 	envID            string
 	strictAssertions bool // jti required and single use, iat not in the future
+	fapi2            bool // Server.FAPI2
+	dpopNonce        bool // Server.DPoPNonce
 	loginForm        bool
 	editMetadata     func(metadata map[string]any)
 	urls             map[Endpoint]string // absolute endpoint URLs
@@ -174,10 +191,13 @@ func (s *Server) start(useTLS bool) {
 		panic("oidctest: server already started")
 	}
 	s.started = true
-	needKey := len(s.keys) == 0
 	s.mu.Unlock()
-	if needKey {
-		s.RotateKeys()
+	if s.FAPI2 && s.EnvID != "" {
+		panic("oidctest: FAPI2 cannot be combined with EnvID: PingOne mode has no FAPI 2.0 mode")
+	}
+	s.ensureSigningKey("RS256")
+	if s.FAPI2 {
+		s.ensureSigningKey("ES256") // the default alg of FAPI 2.0 ID tokens
 	}
 
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
@@ -198,6 +218,7 @@ func (s *Server) start(useTLS bool) {
 	// The configuration must be complete before the first request can arrive.
 	s.cfg = newConfig(scheme+"://"+ts.Listener.Addr().String(), s.EnvID, s.LoginForm, s.EditMetadata)
 	s.cfg.strictAssertions = !s.cfg.pingOne || s.StrictClientAssertions
+	s.cfg.fapi2, s.cfg.dpopNonce = s.FAPI2, s.DPoPNonce
 	if useTLS {
 		ts.StartTLS()
 	} else {
@@ -311,6 +332,7 @@ func (s *Server) lock() {
 
 func (s *Server) initState() {
 	s.closed = make(chan struct{})
+	s.keys = make(map[string][]signingKey)
 	s.clients = make(map[string]Client)
 	s.defaultUser = defaultUser()
 	s.users = make(map[string]User)
@@ -322,6 +344,7 @@ func (s *Server) initState() {
 	s.refreshTokens = make(map[string]*refreshToken)
 	s.sessions = make(map[string]*session)
 	s.jtis = make(map[replayKey]time.Time)
+	s.dpopJTIs = make(map[dpopReplayKey]time.Time)
 	s.faults = make(map[Endpoint]*Fault)
 	s.requests = make(map[Endpoint]*requestLog)
 }
@@ -346,7 +369,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Date follows the provider's clock, as a real provider's follows its own: clients that
 	// measure their offset to the provider's clock read it.
-	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	now := s.now()
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	if s.cfg.dpopNonce && s.dpopEnabled() && (e == endpoint.PAR || e == endpoint.Token || e == endpoint.UserInfo) {
+		// RFC 9449 section 8.2: the nonce may be sent in any answer; every answer carries it,
+		// so that clients learn of a new one before their proofs are refused.
+		current, _ := s.dpopNonces(now)
+		w.Header().Set("DPoP-Nonce", current)
+	}
 	params, paramErr := readParams(w, r, e)
 	s.record(e, params)
 
@@ -490,12 +520,17 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 			delete(s.jtis, k)
 		}
 	}
+	for k, until := range s.dpopJTIs {
+		if now.After(until) {
+			delete(s.dpopJTIs, k)
+		}
+	}
 	s.sweepAt = max(2*s.entriesLocked(), 1024)
 }
 
 // entriesLocked counts the entries that maybeSweepLocked bounds. s.mu must be held.
 func (s *Server) entriesLocked() int {
-	return len(s.pushed) + len(s.interactions) + len(s.directLogins) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis)
+	return len(s.pushed) + len(s.interactions) + len(s.directLogins) + len(s.codes) + len(s.accessTokens) + len(s.refreshTokens) + len(s.sessions) + len(s.jtis) + len(s.dpopJTIs)
 }
 
 // checkFormPost checks what every back-channel POST must satisfy: a form body in which no

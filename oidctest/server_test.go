@@ -40,13 +40,14 @@ func TestDiscovery(t *testing.T) {
 		"response_modes_supported":                         []any{"query", "form_post"},
 		"grant_types_supported":                            []any{"authorization_code", "refresh_token"},
 		"subject_types_supported":                          []any{"public"},
-		"id_token_signing_alg_values_supported":            []any{"RS256"},
-		"token_endpoint_auth_methods_supported":            []any{"client_secret_jwt"},
-		"token_endpoint_auth_signing_alg_values_supported": []any{"HS256", "HS384", "HS512"},
+		"id_token_signing_alg_values_supported":            []any{"RS256", "PS256", "ES256"},
+		"token_endpoint_auth_methods_supported":            []any{"client_secret_jwt", "private_key_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported": []any{"HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA"},
 		"code_challenge_methods_supported":                 []any{"S256"},
 		"scopes_supported":                                 []any{"openid", "profile", "email", "offline_access"},
 		"request_parameter_supported":                      true,
-		"request_object_signing_alg_values_supported":      []any{"HS256", "HS384", "HS512"},
+		"dpop_signing_alg_values_supported":                []any{"ES256", "PS256", "EdDSA"},
+		"request_object_signing_alg_values_supported":      []any{"HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA"},
 	}
 	for k, v := range want {
 		if !reflect.DeepEqual(e.meta[k], v) {

@@ -51,7 +51,8 @@ func User(c echo.Context) (*parlogin.User, bool) {
 //   - GET and POST callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
 //   - GET login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
 //   - POST logout: [parlogin.Middleware.Logout];
-//   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout].
+//   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout];
+//   - GET and HEAD jwks: [parlogin.Middleware.JWKS], the keys of Config.ClientKeys.
 //
 // These are the paths of [parlogin.Middleware.Handler] when the callback's full path is the path
 // of Config.RedirectURL: on e.Group("/auth"), the RedirectURL is
@@ -64,6 +65,9 @@ func Mount(g *echo.Group, auth *parlogin.Middleware) {
 	g.GET("/login", handler(auth.Login))
 	g.POST("/logout", handler(auth.Logout))
 	g.POST("/backchannel-logout", handler(auth.BackchannelLogout))
+	jwks := handler(auth.JWKS)
+	g.GET("/jwks", jwks)
+	g.HEAD("/jwks", jwks)
 }
 
 // ErrorHandler returns a Config.ErrorHandler that hands parlogin's errors to echo, as an

@@ -55,7 +55,8 @@ func User(c *gin.Context) (*parlogin.User, bool) {
 //   - GET and POST callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
 //   - GET login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
 //   - POST logout: [parlogin.Middleware.Logout];
-//   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout].
+//   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout];
+//   - GET and HEAD jwks: [parlogin.Middleware.JWKS], the keys of Config.ClientKeys.
 //
 // These are the paths of [parlogin.Middleware.Handler] when the callback's full path is the path
 // of Config.RedirectURL: on router.Group("/auth"), the RedirectURL is
@@ -67,4 +68,7 @@ func Mount(r gin.IRoutes, auth *parlogin.Middleware) {
 	r.GET("/login", gin.WrapF(auth.Login))
 	r.POST("/logout", gin.WrapF(auth.Logout))
 	r.POST("/backchannel-logout", gin.WrapF(auth.BackchannelLogout))
+	jwks := gin.WrapF(auth.JWKS)
+	r.GET("/jwks", jwks)
+	r.HEAD("/jwks", jwks)
 }

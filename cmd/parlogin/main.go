@@ -4,11 +4,13 @@
 //	go run github.com/parlogin/parlogin/cmd/parlogin check [-json]
 //
 // It reads the settings from the PARLOGIN_* environment variables that the examples read:
-// PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID and PARLOGIN_CLIENT_SECRET (required), PARLOGIN_REDIRECT_URL
-// (default http://{PARLOGIN_ADDR}/auth/callback, PARLOGIN_ADDR defaulting to 127.0.0.1:8080),
-// PARLOGIN_AUTH_ALG, PARLOGIN_RESPONSE_MODE, PARLOGIN_SCOPES (default "profile email"),
-// PARLOGIN_SAVE_TOKENS and PARLOGIN_SESSION_KEY (32 bytes or more, hex or base64, from which the
-// cookie store's keys are derived as the examples derive them). It runs [parlogin.Check] and
+// PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID and PARLOGIN_CLIENT_SECRET (required), or instead of the
+// secret PARLOGIN_CLIENT_KEY (a PEM file of the client's private key, for private_key_jwt) and
+// PARLOGIN_CLIENT_KEY_ID, PARLOGIN_REDIRECT_URL (default http://{PARLOGIN_ADDR}/auth/callback,
+// PARLOGIN_ADDR defaulting to 127.0.0.1:8080), PARLOGIN_AUTH_ALG, PARLOGIN_RESPONSE_MODE,
+// PARLOGIN_SCOPES (default "profile email"), PARLOGIN_SAVE_TOKENS, PARLOGIN_DPOP,
+// PARLOGIN_PROFILE (fapi2) and PARLOGIN_SESSION_KEY (32 bytes or more, hex or base64, from which
+// the cookie store's keys are derived as the examples derive them). It runs [parlogin.Check] and
 // prints one line per check, with the fix below each check that is not OK; with -json, an array
 // of {"check", "status", "message", "hint"} objects, status being "ok", "warn", "fail" or "skip".
 //
@@ -18,25 +20,19 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
 
 	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
+	"github.com/parlogin/parlogin/internal/settings"
 )
 
 func main() {
@@ -49,18 +45,23 @@ func main() {
 const usage = `usage: parlogin check [-json]
 
 Checks the parlogin configuration in the PARLOGIN_* environment variables against the provider:
-discovery, issuer, PAR endpoint, client_secret_jwt, PKCE, iss parameter, clock, a real pushed
+discovery, issuer, PAR endpoint, client authentication, PKCE, iss parameter, clock, a real pushed
 authorization request with the client's credentials, and the session store.
 
   PARLOGIN_ISSUER          the provider's issuer (PingOne: https://auth.pingone.com/{envID}/as)
   PARLOGIN_CLIENT_ID       the application's client ID
-  PARLOGIN_CLIENT_SECRET   the application's client secret
+  PARLOGIN_CLIENT_SECRET   the application's client secret, for client_secret_jwt
+  PARLOGIN_CLIENT_KEY      instead of the secret, for private_key_jwt: the path of a PEM file
+                           with the client's private key (PKCS#8; EC P-256, RSA or Ed25519)
+  PARLOGIN_CLIENT_KEY_ID   the key's ID (kid), default its JWK thumbprint (RFC 7638)
   PARLOGIN_REDIRECT_URL    the callback URL registered at the provider
                            (default http://{PARLOGIN_ADDR}/auth/callback; PARLOGIN_ADDR 127.0.0.1:8080)
-  PARLOGIN_AUTH_ALG        HS256 (default), HS384 or HS512
+  PARLOGIN_AUTH_ALG        HS256 (default), HS384 or HS512, with the secret
   PARLOGIN_RESPONSE_MODE   query (default) or form_post
   PARLOGIN_SCOPES          space-separated scopes besides openid (default "profile email")
   PARLOGIN_SAVE_TOKENS     1 to keep tokens in the session
+  PARLOGIN_DPOP            1 for DPoP-bound tokens (RFC 9449)
+  PARLOGIN_PROFILE         fapi2 for the FAPI 2.0 Security Profile (DPoP, PARLOGIN_CLIENT_KEY)
   PARLOGIN_SESSION_KEY     32+ bytes, hex or base64, from which the cookie keys are derived
 
 Exit status: 0 when no check failed, 1 when one did, 2 when the check could not run.
@@ -126,10 +127,13 @@ var envNames = strings.NewReplacer(
 	"Config.Issuer", "PARLOGIN_ISSUER",
 	"Config.ClientID", "PARLOGIN_CLIENT_ID",
 	"Config.ClientSecret", "PARLOGIN_CLIENT_SECRET",
+	"Config.ClientKeys", "PARLOGIN_CLIENT_KEY",
 	"Config.RedirectURL", "PARLOGIN_REDIRECT_URL",
 	"Config.SigningAlg", "PARLOGIN_AUTH_ALG",
 	"Config.Scopes", "PARLOGIN_SCOPES",
 	"Config.SaveTokens", "PARLOGIN_SAVE_TOKENS",
+	"Config.DPoP", "PARLOGIN_DPOP",
+	"Config.Profile", "PARLOGIN_PROFILE",
 )
 
 // printReport prints one line per check and, below a check that is not OK, its fix.
@@ -173,51 +177,32 @@ func plural(n int, noun string) string {
 // config returns the configuration of the examples from the PARLOGIN_* variables, and adjust,
 // which adds to the results what the command knows of the session key and that Check cannot.
 func config(getenv func(string) string) (c parlogin.Config, adjust func(*parlogin.CheckResult), err error) {
-	var missing []string
-	for _, name := range []string{"PARLOGIN_ISSUER", "PARLOGIN_CLIENT_ID", "PARLOGIN_CLIENT_SECRET"} {
-		if getenv(name) == "" {
-			missing = append(missing, name)
-		}
+	s, err := settings.Read(getenv)
+	if err != nil {
+		return c, nil, err
 	}
-	if len(missing) > 0 {
-		return c, nil, fmt.Errorf("%s not set: set PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID and PARLOGIN_CLIENT_SECRET to the provider's and the application's values (run parlogin -h for all variables)", strings.Join(missing, ", "))
-	}
-	redirectURL := getenv("PARLOGIN_REDIRECT_URL")
-	if redirectURL == "" {
-		// As the examples: http://{PARLOGIN_ADDR}/auth/callback, on loopback when they listen on
-		// every interface.
-		addr := cmp.Or(getenv("PARLOGIN_ADDR"), "127.0.0.1:8080")
-		host, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return c, nil, fmt.Errorf("PARLOGIN_ADDR %q is not host:port", addr)
-		}
-		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-			host = "127.0.0.1"
-		}
-		redirectURL = "http://" + net.JoinHostPort(host, port) + "/auth/callback"
+	if missing := s.Missing(); len(missing) > 0 {
+		return c, nil, fmt.Errorf("%s not set: set PARLOGIN_ISSUER, PARLOGIN_CLIENT_ID and PARLOGIN_CLIENT_SECRET (or PARLOGIN_CLIENT_KEY) to the provider's and the application's values (run parlogin -h for all variables)", strings.Join(missing, ", "))
 	}
 	c = parlogin.Config{
-		Issuer:       getenv("PARLOGIN_ISSUER"),
-		ClientID:     getenv("PARLOGIN_CLIENT_ID"),
-		ClientSecret: getenv("PARLOGIN_CLIENT_SECRET"),
-		RedirectURL:  redirectURL,
-		Scopes:       strings.Fields(cmp.Or(getenv("PARLOGIN_SCOPES"), "profile email")),
-		SigningAlg:   getenv("PARLOGIN_AUTH_ALG"),
-		ResponseMode: getenv("PARLOGIN_RESPONSE_MODE"),
-		SaveTokens:   getenv("PARLOGIN_SAVE_TOKENS") == "1",
+		Issuer:       s.Issuer,
+		ClientID:     s.ClientID,
+		ClientSecret: s.ClientSecret,
+		ClientKeys:   s.ClientKeys,
+		RedirectURL:  s.RedirectURL,
+		Scopes:       s.Scopes,
+		SigningAlg:   s.SigningAlg,
+		ResponseMode: s.ResponseMode,
+		SaveTokens:   s.SaveTokens,
+		DPoP:         s.DPoP,
+		Profile:      s.Profile,
 	}
-	key, keyErr := decodeKey(getenv("PARLOGIN_SESSION_KEY"))
-	randomKey := key == nil && keyErr == nil
-	if randomKey {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
-	}
+	// The examples' cookie store, its keys derived from PARLOGIN_SESSION_KEY as theirs are.
+	hashKey, blockKey, randomKey, keyErr := s.CookieKeys()
 	if keyErr == nil {
-		if c.Store, keyErr = cookieStore(key); keyErr != nil {
-			return c, nil, keyErr
-		}
+		c.Store = sessions.NewCookieStore(hashKey, blockKey)
 	}
-	redis := getenv("PARLOGIN_REDIS_ADDR") != ""
+	redis := s.RedisAddr != ""
 	adjust = func(r *parlogin.CheckResult) {
 		if r.Check != "session_store" {
 			return
@@ -238,33 +223,4 @@ func config(getenv func(string) string) (c parlogin.Config, adjust func(*parlogi
 		}
 	}
 	return c, adjust, nil
-}
-
-// cookieStore returns the examples' cookie store: its signing and encryption keys derived from
-// key, as examples/internal/demo's sessionKeys derives them (keep the two in step).
-func cookieStore(key []byte) (sessions.Store, error) {
-	hashKey, err := hkdf.Key(sha256.New, key, nil, "parlogin example cookie mac", 32)
-	if err != nil {
-		return nil, err
-	}
-	blockKey, err := hkdf.Key(sha256.New, key, nil, "parlogin example cookie encryption", 32)
-	if err != nil {
-		return nil, err
-	}
-	return sessions.NewCookieStore(hashKey, blockKey), nil
-}
-
-// decodeKey decodes PARLOGIN_SESSION_KEY as the examples do; nil for an empty one.
-func decodeKey(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	key, err := hex.DecodeString(s)
-	if err != nil {
-		key, err = base64.StdEncoding.DecodeString(s)
-	}
-	if err != nil || len(key) < 32 {
-		return nil, errors.New("PARLOGIN_SESSION_KEY must be at least 32 bytes, hex or base64 encoded")
-	}
-	return key, nil
 }

@@ -3,7 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -255,4 +263,118 @@ func TestCheckCommandUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeClientKey writes a new EC P-256 private key as a PKCS#8 PEM file, and returns its path
+// and public key.
+func writeClientKey(t *testing.T) (string, crypto.PublicKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "client-key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, key.Public()
+}
+
+// fapiProvider starts a provider in FAPI 2.0 mode with a client registered for private_key_jwt
+// with registered, and returns the environment of PARLOGIN_PROFILE=fapi2 with the key at path.
+func fapiProvider(t *testing.T, path string, registered crypto.PublicKey) map[string]string {
+	t.Helper()
+	op := oidctest.NewUnstartedServer()
+	op.FAPI2 = true
+	op.Start()
+	t.Cleanup(op.Close)
+	client := op.AddClient(oidctest.Client{
+		RedirectURIs: []string{redirectURL},
+		Keys:         []oidctest.ClientKey{{ID: "key-1", Key: registered}},
+	})
+	return map[string]string{
+		"PARLOGIN_ISSUER":        op.Issuer,
+		"PARLOGIN_CLIENT_ID":     client.ID,
+		"PARLOGIN_CLIENT_KEY":    path,
+		"PARLOGIN_CLIENT_KEY_ID": "key-1",
+		"PARLOGIN_REDIRECT_URL":  redirectURL,
+		"PARLOGIN_PROFILE":       "fapi2",
+		"PARLOGIN_SESSION_KEY":   strings.Repeat("ab", 32),
+	}
+}
+
+// TestCheckCommandClientKey: PARLOGIN_CLIENT_KEY and PARLOGIN_PROFILE=fapi2, against a provider
+// in FAPI 2.0 mode, which accepts private_key_jwt only.
+func TestCheckCommandClientKey(t *testing.T) {
+	t.Parallel()
+	results := func(t *testing.T, env map[string]string) (int, map[string]map[string]string) {
+		t.Helper()
+		code, stdout, stderr := runCommand(t, env, "check", "-json")
+		var list []map[string]string
+		if err := json.Unmarshal([]byte(stdout), &list); err != nil || stderr != "" {
+			t.Fatalf("output %v:\n%s\nstderr %s", err, stdout, stderr)
+		}
+		byCheck := map[string]map[string]string{}
+		for _, r := range list {
+			byCheck[r["check"]] = r
+		}
+		return code, byCheck
+	}
+
+	t.Run("key registered", func(t *testing.T) {
+		t.Parallel()
+		path, public := writeClientKey(t)
+		code, r := results(t, fapiProvider(t, path, public))
+		if code != 0 || r["config"]["status"] != "ok" || r["par_request"]["status"] != "ok" {
+			t.Fatalf("exit status %d, config %v, par_request %v: want 0 and both ok", code, r["config"], r["par_request"])
+		}
+		if auth := r["client_auth"]; auth["status"] != "ok" {
+			t.Errorf("client_auth %v, want ok: the provider advertises private_key_jwt with ES256", auth)
+		}
+	})
+
+	t.Run("key unknown to the provider", func(t *testing.T) {
+		t.Parallel()
+		path, _ := writeClientKey(t)
+		_, other := writeClientKey(t)
+		code, r := results(t, fapiProvider(t, path, other))
+		if par := r["par_request"]; code != 1 || par["status"] != "fail" || !strings.Contains(par["message"], "invalid_client") {
+			t.Fatalf("exit status %d, par_request %v: want 1 and the provider's invalid_client", code, par)
+		}
+		if auth := r["client_auth"]; auth["status"] == "fail" || !strings.Contains(r["par_request"]["hint"], "PARLOGIN_CLIENT_KEY") {
+			t.Errorf("client_auth %s (%s), par_request hint %q: want client_auth not failed (the provider advertises private_key_jwt) and the hint naming PARLOGIN_CLIENT_KEY",
+				auth["status"], auth["message"], r["par_request"]["hint"])
+		}
+	})
+
+	t.Run("settings refused before any check", func(t *testing.T) {
+		t.Parallel()
+		path, _ := writeClientKey(t)
+		for _, tc := range []struct {
+			name   string
+			change func(env map[string]string)
+			stderr string
+		}{
+			{"no key file", func(env map[string]string) { env["PARLOGIN_CLIENT_KEY"] += ".missing" }, "parlogin check: PARLOGIN_CLIENT_KEY " + path + ".missing: no such file or directory"},
+			{"FAPI 2.0 with a secret", func(env map[string]string) {
+				delete(env, "PARLOGIN_CLIENT_KEY")
+				delete(env, "PARLOGIN_CLIENT_KEY_ID")
+				env["PARLOGIN_CLIENT_SECRET"] = strings.Repeat("s", 43)
+			}, "parlogin check: PARLOGIN_PROFILE=fapi2 needs PARLOGIN_CLIENT_KEY"},
+			{"key and secret", func(env map[string]string) { env["PARLOGIN_CLIENT_SECRET"] = strings.Repeat("s", 43) }, "PARLOGIN_CLIENT_KEY and PARLOGIN_CLIENT_SECRET are both set"},
+		} {
+			env := map[string]string{
+				"PARLOGIN_ISSUER": "https://op.example.com", "PARLOGIN_CLIENT_ID": "app",
+				"PARLOGIN_CLIENT_KEY": path, "PARLOGIN_CLIENT_KEY_ID": "key-1", "PARLOGIN_PROFILE": "fapi2",
+			}
+			tc.change(env)
+			if code, stdout, stderr := runCommand(t, env, "check"); code != 2 || stdout != "" || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("%s: exit status %d, stdout %q, stderr %q; want 2 and %q", tc.name, code, stdout, stderr, tc.stderr)
+			}
+		}
+	})
 }

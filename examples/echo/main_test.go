@@ -16,6 +16,9 @@ func TestBehindProxy(t *testing.T)       { exampletest.BehindProxy(t, app) }
 func TestToken(t *testing.T)             { exampletest.Token(t, app) }
 func TestBackchannelLogout(t *testing.T) { exampletest.BackchannelLogout(t, app) }
 
+// private_key_jwt, DPoP and FAPI 2.0: PARLOGIN_CLIENT_KEY, PARLOGIN_DPOP, PARLOGIN_PROFILE.
+func TestSenderConstrained(t *testing.T) { exampletest.SenderConstrained(t, app) }
+
 // TestRedisSessions: PARLOGIN_REDIS_ADDR, with a real redis-server.
 func TestRedisSessions(t *testing.T) {
 	exampletest.RedisSessions(t, app, interop.StartRedis(t).Socket)

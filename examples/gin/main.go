@@ -40,6 +40,7 @@ func config(env *demo.Env) parlogin.Config {
 		Issuer:       env.Issuer,
 		ClientID:     env.ClientID,
 		ClientSecret: env.ClientSecret,
+		ClientKeys:   env.ClientKeys,  // PARLOGIN_CLIENT_KEY: private_key_jwt, instead of the secret
 		RedirectURL:  env.RedirectURL, // the public URL of /auth/callback
 		// The cookies' keys, derived with HKDF from PARLOGIN_SESSION_KEY (openssl rand -hex 32),
 		// which every replica shares; without it, random keys end the sessions at each restart.
@@ -50,6 +51,8 @@ func config(env *demo.Env) parlogin.Config {
 		SigningAlg:            env.SigningAlg,
 		ResponseMode:          env.ResponseMode,
 		SaveTokens:            env.SaveTokens,
+		DPoP:                  env.DPoP,    // PARLOGIN_DPOP=1: tokens bound to a key of the session
+		Profile:               env.Profile, // PARLOGIN_PROFILE=fapi2: FAPI 2.0's rules, which New checks
 	}
 	if env.Redis != nil { // PARLOGIN_REDIS_ADDR: one go-redis client for both
 		c.Store = parloginredis.NewStore(env.Redis, env.HashKey, env.BlockKey) // sessions
@@ -62,7 +65,7 @@ func config(env *demo.Env) parlogin.Config {
 func routes(auth *parlogin.Middleware, saveTokens bool) http.Handler {
 	router := gin.New()
 	router.Use(gin.Recovery())
-	parlogingin.Mount(router.Group("/auth"), auth) // callback, login, logout, backchannel-logout
+	parlogingin.Mount(router.Group("/auth"), auth) // callback, login, logout, backchannel-logout, jwks
 	router.GET("/", func(c *gin.Context) {
 		u, _ := auth.User(c.Request) // open to all, more for the signed in
 		demo.Home(c.Writer, u)

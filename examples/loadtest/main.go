@@ -10,6 +10,8 @@
 //	go run ./examples/loadtest -users 64 -rounds 5 -duration 3s
 //	go run ./examples/loadtest -wrk         # the requests made by wrk (if installed) instead
 //	go run ./examples/loadtest -serve       # keep the app up for a load generator of your own
+//	go run ./examples/loadtest -redis 127.0.0.1:6379 -sessions redis  # parlogin's sessions in Redis
+//	go run ./examples/loadtest -redis 127.0.0.1:6379                  # cookie sessions, Shared in Redis
 //
 // Without -wrk, the load generator, the app and the provider share this process and its CPUs;
 // with -wrk, the requests come from another process, and the CPU time per request is the app's
@@ -45,6 +47,8 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
+	"github.com/parlogin/parlogin/stores/parloginredis"
+	"github.com/redis/go-redis/v9"
 )
 
 // options bound a run in count and time.
@@ -56,6 +60,8 @@ type options struct {
 	limit    time.Duration // bound of the whole run
 	serve    string        // with -serve: the loopback address to serve on until interrupted
 	wrk      bool          // request phases by wrk rather than by this process
+	redis    string        // a Redis server's address: Config.Shared there (parloginredis)
+	sessions string        // "cookie" (default) or "redis": where /private's sessions live
 }
 
 func main() {
@@ -68,6 +74,8 @@ func main() {
 	flag.BoolVar(&o.wrk, "wrk", false, "make the requests with wrk (on PATH), one thread, a connection per user")
 	serve := flag.Bool("serve", false, "log one user in, print URLs and cookies for wrk, and serve until interrupted (or -limit)")
 	addr := flag.String("addr", "127.0.0.1:0", "with -serve: loopback address of the app")
+	flag.StringVar(&o.redis, "redis", "", "address of a Redis server (host:port or a unix socket path): parlogin's shared state there, as replicas have it")
+	flag.StringVar(&o.sessions, "sessions", "cookie", `where parlogin's sessions live: "cookie", or "redis" (needs -redis)`)
 	flag.Parse()
 	if *serve {
 		o.serve = *addr
@@ -93,7 +101,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.serve != "" {
 		addr = o.serve
 	}
-	app, err := startApp(ctx, addr)
+	app, err := startApp(ctx, addr, o)
 	if err != nil {
 		return err
 	}
@@ -204,7 +212,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 // testApp is the app under load and its provider.
 type testApp struct {
-	url           string // http://127.0.0.1:port
+	closeRedis    func() error // with -redis
+	url           string       // http://127.0.0.1:port
 	auth          *parlogin.Middleware
 	gorillaCookie string // name=value of a gorilla session, for /gorilla
 	srv           *http.Server
@@ -231,7 +240,7 @@ var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 // startApp starts the provider and the app on addr, a loopback address.
-func startApp(ctx context.Context, addr string) (*testApp, error) {
+func startApp(ctx context.Context, addr string, o options) (*testApp, error) {
 	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		return nil, fmt.Errorf("address %q: loopback addresses only", addr)
 	}
@@ -250,7 +259,7 @@ func startApp(ctx context.Context, addr string) (*testApp, error) {
 	_, _ = rand.Read(hashKey)
 	_, _ = rand.Read(blockKey)
 	store := sessions.NewCookieStore(hashKey, blockKey)
-	a.auth, err = parlogin.New(ctx, parlogin.Config{
+	cfg := parlogin.Config{
 		Issuer:       a.op.Issuer,
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
@@ -258,7 +267,30 @@ func startApp(ctx context.Context, addr string) (*testApp, error) {
 		Store:        store,
 		Scopes:       []string{"profile", "email"},
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	switch {
+	case o.redis != "":
+		network := "tcp"
+		if strings.HasPrefix(o.redis, "/") {
+			network = "unix"
+		}
+		rdb := redis.NewClient(&redis.Options{Network: network, Addr: o.redis, PoolSize: 4 * o.users})
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			ln.Close()
+			a.op.Close()
+			return nil, fmt.Errorf("-redis %s: %w", o.redis, err)
+		}
+		a.closeRedis = rdb.Close
+		cfg.Shared = parloginredis.New(rdb)
+		if o.sessions == "redis" {
+			cfg.Store = parloginredis.NewStore(rdb, hashKey, blockKey)
+		}
+	case o.sessions != "cookie" && o.sessions != "":
+		ln.Close()
+		a.op.Close()
+		return nil, errors.New(`-sessions redis needs -redis`)
+	}
+	a.auth, err = parlogin.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
 		a.op.Close()
@@ -287,6 +319,9 @@ func (a *testApp) close() {
 	defer cancel()
 	_ = a.srv.Shutdown(ctx)
 	a.op.Close()
+	if a.closeRedis != nil {
+		_ = a.closeRedis()
+	}
 }
 
 // gorillaCheck is the session check an app would write itself with a gorilla cookie store (default

@@ -6,6 +6,10 @@ package adaptertest
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -45,6 +49,12 @@ type Bench struct {
 // and Config set, and calls [Bench.New] to make the middleware.
 func Start(t *testing.T, build func(b *Bench) http.Handler) *Bench {
 	t.Helper()
+	return start(t, build, nil)
+}
+
+// start is Start, for a client that authenticates with key (private_key_jwt) when it is not nil.
+func start(t *testing.T, build func(b *Bench) http.Handler, key crypto.Signer) *Bench {
+	t.Helper()
 	b := &Bench{t: t, Provider: oidctest.NewServer()}
 	t.Cleanup(b.Provider.Close)
 	var app http.Handler
@@ -52,7 +62,11 @@ func Start(t *testing.T, build func(b *Bench) http.Handler) *Bench {
 		app.ServeHTTP(w, r)
 	}))
 	b.URL = "http://" + b.srv.Listener.Addr().String()
-	client := b.Provider.AddClient(oidctest.Client{RedirectURIs: []string{b.URL + "/auth/callback"}})
+	c := oidctest.Client{RedirectURIs: []string{b.URL + "/auth/callback"}}
+	if key != nil {
+		c.AuthMethod, c.Keys = "private_key_jwt", []oidctest.ClientKey{{ID: "key-1", Key: key.Public()}}
+	}
+	client := b.Provider.AddClient(c)
 	b.Config = parlogin.Config{
 		Issuer:       b.Provider.Issuer,
 		ClientID:     client.ID,
@@ -60,6 +74,9 @@ func Start(t *testing.T, build func(b *Bench) http.Handler) *Bench {
 		RedirectURL:  b.URL + "/auth/callback",
 		Store:        sessions.NewCookieStore([]byte("test session key, 32 bytes or more"), []byte("test encryption key, 32 bytes...")),
 		Logger:       slog.New(slog.DiscardHandler),
+	}
+	if key != nil {
+		b.Config.ClientSecret, b.Config.ClientKeys = "", []parlogin.ClientKey{{ID: "key-1", Signer: key}}
 	}
 	app = build(b)
 	b.srv.Start()
@@ -157,13 +174,31 @@ func (b *Bench) toProvider(location string) bool {
 
 // Run checks an adapter's app, built by build for each test: a login and what it opens, the
 // answers to anonymous requests (the protected handlers never run), the mounted routes, the login
-// link, and logout.
+// link, logout, and the client's key set, with a client that authenticates with a key.
 func Run(t *testing.T, build func(b *Bench) http.Handler) {
 	t.Run("login", func(t *testing.T) { testLogin(t, Start(t, build)) })
 	t.Run("anonymous", func(t *testing.T) { testAnonymous(t, Start(t, build)) })
 	t.Run("routes", func(t *testing.T) { testRoutes(t, Start(t, build)) })
 	t.Run("login link", func(t *testing.T) { testLoginLink(t, Start(t, build)) })
 	t.Run("logout", func(t *testing.T) { testLogout(t, Start(t, build)) })
+	t.Run("jwks", func(t *testing.T) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testJWKS(t, start(t, build, key))
+	})
+}
+
+// testJWKS: GET /auth/jwks serves the client's public key, for a provider that reads it from the
+// client's jwks_uri, as Handler serves it; and a login signs its assertions with the key.
+func testJWKS(t *testing.T, b *Bench) {
+	got := b.Do(Request{Method: http.MethodGet, Path: "/auth/jwks", API: true})
+	var set struct{ Keys []map[string]any }
+	if err := json.Unmarshal([]byte(got.Body), &set); got.Status != http.StatusOK || err != nil || len(set.Keys) != 1 || set.Keys[0]["kid"] != "key-1" {
+		t.Errorf("GET /auth/jwks = %d %q, want 200 and the client's key set", got.Status, got.Body)
+	}
+	b.Login()
 }
 
 func testLogin(t *testing.T, b *Bench) {

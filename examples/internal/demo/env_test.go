@@ -2,9 +2,18 @@ package demo
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -95,6 +104,44 @@ func TestLoadEmbeddedProvider(t *testing.T) {
 	}
 }
 
+// With PARLOGIN_CLIENT_KEY, the embedded provider registers the example for private_key_jwt
+// with the key's public part, and the example has no secret; with PARLOGIN_PROFILE=fapi2, the
+// provider is in FAPI 2.0 mode, which advertises private_key_jwt only.
+func TestLoadEmbeddedProviderClientKey(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	path := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, profile := range []string{"", "fapi2"} {
+		env := map[string]string{"PARLOGIN_SESSION_KEY": provider["PARLOGIN_SESSION_KEY"], "PARLOGIN_CLIENT_KEY": path, "PARLOGIN_PROFILE": profile}
+		e, err := Load(func(name string) string { return env[name] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		if e.ClientSecret != "" || len(e.ClientKeys) != 1 || e.Provider.FAPI2 != (profile == "fapi2") || e.DPoP != (profile == "fapi2") {
+			t.Errorf("PARLOGIN_PROFILE=%q: secret %q, keys %v, FAPI2 %v, DPoP %v", profile, e.ClientSecret, e.ClientKeys, e.Provider.FAPI2, e.DPoP)
+		}
+		resp, err := http.Get(e.Issuer + "/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var discovery struct {
+			Methods []string `json:"token_endpoint_auth_methods_supported"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&discovery)
+		resp.Body.Close()
+		if fapi := profile == "fapi2"; fapi != !slices.Contains(discovery.Methods, "client_secret_jwt") || !slices.Contains(discovery.Methods, "private_key_jwt") {
+			t.Errorf("PARLOGIN_PROFILE=%q: the provider advertises %v", profile, discovery.Methods)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -104,7 +151,9 @@ func TestLoadErrors(t *testing.T) {
 		{"redirect URL outside /auth", map[string]string{"PARLOGIN_REDIRECT_URL": "https://app.example/oauth2/callback"}, "/auth/callback"},
 		{"redirect URL without scheme", map[string]string{"PARLOGIN_REDIRECT_URL": "app.example/auth/callback"}, "PARLOGIN_REDIRECT_URL"},
 		{"listen address without port", map[string]string{"PARLOGIN_ADDR": "localhost"}, "PARLOGIN_ADDR"},
-		{"issuer without client", map[string]string{"PARLOGIN_CLIENT_ID": ""}, "PARLOGIN_CLIENT_ID"},
+		{"issuer without client", map[string]string{"PARLOGIN_CLIENT_ID": ""}, "PARLOGIN_ISSUER is set: PARLOGIN_CLIENT_ID is required too"},
+		{"issuer without secret or key", map[string]string{"PARLOGIN_CLIENT_SECRET": ""}, "PARLOGIN_CLIENT_SECRET is required too"},
+		{"FAPI 2.0 without key", map[string]string{"PARLOGIN_PROFILE": "fapi2"}, "PARLOGIN_PROFILE=fapi2 needs PARLOGIN_CLIENT_KEY"},
 		{"session key too short", map[string]string{"PARLOGIN_SESSION_KEY": strings.Repeat("ab", 31)}, "at least 32"},
 		{"session key neither hex nor base64", map[string]string{"PARLOGIN_SESSION_KEY": strings.Repeat("!", 64)}, "hex or base64"},
 	}

@@ -155,14 +155,20 @@ type tokenAnswer struct {
 // and nothing else: no token.
 func fetchToken(t *testing.T, b *browser.T, appURL string) tokenAnswer {
 	t.Helper()
+	return fetchTokenOfType(t, b, appURL, "Bearer")
+}
+
+// fetchTokenOfType is fetchToken for a token of type typ, Bearer or DPoP.
+func fetchTokenOfType(t *testing.T, b *browser.T, appURL, typ string) tokenAnswer {
+	t.Helper()
 	p := b.Fetch(appURL + "/api/token")
 	var fields map[string]any
 	var answer tokenAnswer
 	if p.Status != http.StatusOK || json.Unmarshal([]byte(p.Body), &fields) != nil || json.Unmarshal([]byte(p.Body), &answer) != nil {
 		t.Fatalf("/api/token = %d %s, want 200 and JSON", p.Status, p.Body)
 	}
-	if len(fields) != 2 || answer.Type != "Bearer" || answer.Expiry.IsZero() || strings.Contains(p.Body, "eyJ") {
-		t.Fatalf("/api/token = %s, want only token_type Bearer and an RFC 3339 expiry", p.Body)
+	if len(fields) != 2 || answer.Type != typ || answer.Expiry.IsZero() || strings.Contains(p.Body, "eyJ") {
+		t.Fatalf("/api/token = %s, want only token_type %s and an RFC 3339 expiry", p.Body, typ)
 	}
 	return answer
 }

@@ -14,9 +14,10 @@ import (
 // chromiumPath is where Debian's chromium package installs the browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// Chromium starts a headless Chromium for the test, with a fresh profile, and returns the context
-// of its first tab. Open more tabs with chromedp.NewContext on it.
-func Chromium(t *testing.T) context.Context {
+// Chromium starts a headless Chromium for the test, with a fresh profile and the given flags
+// besides the usual ones, and returns the context of its first tab. Open more tabs with
+// chromedp.NewContext on it.
+func Chromium(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := chromiumPath
 	if _, err := os.Stat(path); err != nil {
@@ -32,6 +33,7 @@ func Chromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, flags...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)

@@ -3,6 +3,7 @@ package interop
 import (
 	"crypto/rand"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,6 +19,9 @@ import (
 type App struct {
 	*exampletest.Server
 	Client Client
+	// Requests are the requests the app served, and Log its log.
+	Requests *Requests
+	Log      *Log
 }
 
 // StartApp starts the example's code against p through its PARLOGIN_* settings, as a user would
@@ -25,21 +29,51 @@ type App struct {
 // configuration last (see [exampletest.Start]).
 func StartApp(t *testing.T, p *Provider, app exampletest.App, alg string, env map[string]string, edit func(*parlogin.Config)) *App {
 	t.Helper()
-	c := Client{ID: "app-" + rand.Text(), Secret: rand.Text() + rand.Text() + rand.Text(), AuthAlg: alg}
+	return startApp(t, p, app, exampletest.Public{}, nil, Client{AuthAlg: alg}, env, edit)
+}
+
+// startApp is StartApp for an app reached at pub, calling the provider with client (nil: the
+// default client), and registered with the metadata of c beside its ID, secret and URLs; a
+// BackchannelLogoutURI or JWKSURI that is a path is on the app. A client with a Key or a JWKSURI
+// has no secret: env gives the app its key (PARLOGIN_CLIENT_KEY).
+func startApp(t *testing.T, p *Provider, app exampletest.App, pub exampletest.Public, client *http.Client, c Client, env map[string]string, edit func(*parlogin.Config)) *App {
+	t.Helper()
+	c.ID, c.Secret = "app-"+rand.Text(), rand.Text()+rand.Text()+rand.Text()
 	settings := map[string]string{
 		"PARLOGIN_ISSUER":        p.Issuer,
 		"PARLOGIN_CLIENT_ID":     c.ID,
 		"PARLOGIN_CLIENT_SECRET": c.Secret,
-		"PARLOGIN_AUTH_ALG":      alg,
+		"PARLOGIN_AUTH_ALG":      c.AuthAlg,
+	}
+	if c.privateKeyJWT() {
+		c.Secret = ""
+		delete(settings, "PARLOGIN_CLIENT_SECRET")
+		delete(settings, "PARLOGIN_AUTH_ALG")
 	}
 	for k, v := range env {
 		settings[k] = v
 	}
-	srv := exampletest.Start(t, app, settings, edit)
-	c.RedirectURIs = []string{srv.Env.RedirectURL}
-	c.PostLogoutRedirectURIs = []string{srv.Env.PostLogoutRedirectURL}
-	p.Register(t, c)
-	return &App{Server: srv, Client: c}
+	a := &App{Client: c, Requests: &Requests{}, Log: &Log{t: t}}
+	recorded := exampletest.App{Config: app.Config, Routes: func(auth *parlogin.Middleware, saveTokens bool) http.Handler {
+		return a.Requests.Wrap(app.Routes(auth, saveTokens))
+	}}
+	a.Server = exampletest.StartPublic(t, recorded, pub, settings, func(cfg *parlogin.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(a.Log, nil))
+		cfg.HTTPClient = client
+		if edit != nil {
+			edit(cfg)
+		}
+	})
+	a.Client.RedirectURIs = []string{a.Env.RedirectURL}
+	a.Client.PostLogoutRedirectURIs = []string{a.Env.PostLogoutRedirectURL}
+	if strings.HasPrefix(c.BackchannelLogoutURI, "/") {
+		a.Client.BackchannelLogoutURI = a.URL + c.BackchannelLogoutURI
+	}
+	if strings.HasPrefix(c.JWKSURI, "/") {
+		a.Client.JWKSURI = a.URL + c.JWKSURI
+	}
+	p.Register(t, a.Client)
+	return a
 }
 
 // Login logs in as username from target, through the provider's login and consent pages, and
