@@ -445,7 +445,7 @@ var mutations = []mutation{
 		`^TestFAPI2Config$/^RS256_ID_tokens$`,
 		e("profile.go", "if !slices.Contains(fapi2Algs, alg) {", "if false && !slices.Contains(fapi2Algs, alg) {")),
 	mut("FAPI2 ID token algorithms", "FAPI2 accepts ID tokens in any algorithm the provider publishes",
-		`^TestNewChecksProviderFeatures$/^FAPI2_with_RS256_ID_tokens_only$`,
+		`^(TestNewChecksProviderFeatures|TestFAPI2)$/^FAPI2_with_RS256_ID_tokens_only$`,
 		e("profile.go", "allowed = func(alg string) bool { return slices.Contains(fapi2Algs, alg) }", `allowed = func(alg string) bool { return alg != "" }`)),
 	mut("FAPI2 iss parameter", "FAPI2 takes a provider that does not promise iss",
 		`^TestNewChecksProviderFeatures$/^FAPI2_without_the_iss_parameter$`,
@@ -456,8 +456,11 @@ var mutations = []mutation{
 
 	// DPoP.
 	mut("DPoP-bound tokens required", "a Bearer token is taken when a DPoP-bound one was asked for",
-		`^TestDPoPBoundTokensRequired$`,
+		`^(TestDPoPBoundTokensRequired|TestDPoPBearerRefused)$`,
 		e("callback.go", "if dpop && !isDPoPToken(tokenType) {", "if false && dpop && !isDPoPToken(tokenType) {")),
+	mut("dpop_jkt", "the pushed request does not bind the code to the login's key",
+		`^TestDPoP$`,
+		e("middleware.go", `params.Set("dpop_jkt", key.thumbprint())`, "_ = key.thumbprint()")),
 	mut("DPoP at the provider", "Config.DPoP takes a provider that does not publish DPoP",
 		`^TestNewChecksProviderFeatures$/^DPoP_without`,
 		e("provider.go", `if c.DPoP && !slices.Contains(meta.DPoPAlgs, "ES256") {`, `if false && c.DPoP && !slices.Contains(meta.DPoPAlgs, "ES256") {`)),
