@@ -108,8 +108,9 @@ type gorillaStore struct {
 }
 
 func (g gorillaStore) load(r *http.Request, name, _ string) (*record, bool, error) {
-	// The store reads the cookie with r.Cookie(name) too: the same value.
-	s, err := g.Get(r, name)
+	// The store reads the cookie with r.Cookie(name) too: the same value. New, not Get: Get
+	// memoises the session per request, and a re-read after a failed save must see the store.
+	s, err := g.New(r, name)
 	if s == nil {
 		s = sessions.NewSession(g, name)
 	}
