@@ -84,13 +84,8 @@ func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, par
 		s.errorPage(w, http.StatusBadRequest, "invalid_request", "request_uri is required: this provider accepts only pushed authorization requests (RFC 9126)")
 		return
 	}
-	if clientID == "" {
-		s.errorPage(w, http.StatusBadRequest, "invalid_request", "client_id is required")
-		return
-	}
-	c, ok := s.client(clientID)
+	c, ok := s.browserClient(w, clientID)
 	if !ok {
-		s.errorPage(w, http.StatusBadRequest, "invalid_client", "client_id is not a registered client")
 		return
 	}
 	now := s.now()
@@ -118,14 +113,8 @@ func (s *Server) handleAuthorization(w http.ResponseWriter, r *http.Request, par
 // error is shown on a page while the client or its redirect_uri is in doubt, and sent to the
 // redirect_uri afterwards.
 func (s *Server) handleDirectAuthorization(w http.ResponseWriter, r *http.Request, params url.Values, fault *Fault) {
-	clientID := params.Get("client_id")
-	if clientID == "" {
-		s.errorPage(w, http.StatusBadRequest, "invalid_request", "client_id is required")
-		return
-	}
-	c, ok := s.client(clientID)
+	c, ok := s.browserClient(w, params.Get("client_id"))
 	if !ok {
-		s.errorPage(w, http.StatusBadRequest, "invalid_client", "client_id is not a registered client")
 		return
 	}
 	if c.RequirePushedAuthorizationRequests {

@@ -160,6 +160,20 @@ func (s *Server) client(id string) (Client, bool) {
 	return c, ok
 }
 
+// browserClient returns the registered client that a front-channel request names, or shows the
+// user an error page: with the client in doubt, there is no redirect URI to send an error to.
+func (s *Server) browserClient(w http.ResponseWriter, id string) (Client, bool) {
+	if id == "" {
+		s.errorPage(w, http.StatusBadRequest, "invalid_request", "client_id is required")
+		return Client{}, false
+	}
+	c, ok := s.client(id)
+	if !ok {
+		s.errorPage(w, http.StatusBadRequest, "invalid_client", "client_id is not a registered client")
+	}
+	return c, ok
+}
+
 // authenticateClient authenticates the client of a back-channel request with client_secret_jwt
 // or private_key_jwt, as the client is registered (RFC 7523 sections 2.2 and 3, OpenID Connect
 // Core section 9). endpointURL is the URL of the endpoint called, which the assertion may name

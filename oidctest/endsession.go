@@ -49,9 +49,8 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, params
 		s.errorPage(w, http.StatusBadRequest, "invalid_request", "post_logout_redirect_uri needs client_id or id_token_hint to identify the client")
 		return
 	}
-	c, ok := s.client(clientID)
+	c, ok := s.browserClient(w, clientID)
 	if !ok {
-		s.errorPage(w, http.StatusBadRequest, "invalid_client", "client_id is not a registered client")
 		return
 	}
 	if !slices.Contains(c.PostLogoutRedirectURIs, redirect) {
