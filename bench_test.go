@@ -7,7 +7,12 @@ package parlogin
 import (
 	"bufio"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -457,17 +462,29 @@ func perOp(b *testing.B, d time.Duration) float64 {
 // see TestProviderProcess.
 const providerProcessEnv = "PARLOGIN_BENCH_PROVIDER"
 
+// providerKeyEnv passes the public key of the FAPI client to the provider process: PKIX, base64.
+const providerKeyEnv = "PARLOGIN_BENCH_CLIENT_KEY"
+
+// benchKeyID is the key ID (kid) of the FAPI client's key.
+const benchKeyID = "bench-es256"
+
 // providerInfo is what the provider process tells the benchmarks.
 type providerInfo struct {
 	Issuer       string `json:"issuer"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// FAPIClientID is a client with private_key_jwt, DPoP-bound tokens and ES256 ID tokens,
+	// when the benchmark passed a key.
+	FAPIClientID string `json:"fapi_client_id,omitempty"`
 }
 
 // TestProviderProcess is not a test: run by startProviderProcess with providerProcessEnv set to
 // a redirect URL, it is an oidctest provider in a process of its own, so that the CPU time the
 // login benchmarks measure in theirs is the app's alone. It writes its issuer and a registered
-// client as one JSON line, then serves until its standard input closes.
+// client as one JSON line, then serves until its standard input closes. With providerKeyEnv set,
+// it also registers a client as FAPI 2.0 has them: private_key_jwt with that key (ES256, kid
+// benchKeyID), DPoP-bound tokens, ID tokens signed with ES256 (FAPI 2.0 forbids RS256); without
+// DPoP nonces, which would add a round trip to both sides of the ratio.
 func TestProviderProcess(t *testing.T) {
 	redirectURL := os.Getenv(providerProcessEnv)
 	if redirectURL == "" {
@@ -478,17 +495,43 @@ func TestProviderProcess(t *testing.T) {
 	op.Start()
 	defer op.Close()
 	c := op.AddClient(oidctest.Client{RedirectURIs: []string{redirectURL}})
-	if err := json.NewEncoder(os.Stdout).Encode(providerInfo{op.Issuer, c.ID, c.Secret}); err != nil {
+	info := providerInfo{Issuer: op.Issuer, ClientID: c.ID, ClientSecret: c.Secret}
+	if encoded := os.Getenv(providerKeyEnv); encoded != "" {
+		der, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := x509.ParsePKIXPublicKey(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info.FAPIClientID = op.AddClient(oidctest.Client{
+			RedirectURIs:          []string{redirectURL},
+			AuthMethod:            "private_key_jwt",
+			Keys:                  []oidctest.ClientKey{{ID: benchKeyID, Key: key}},
+			DPoPBoundAccessTokens: true,
+			IDTokenAlg:            "ES256",
+		}).ID
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(info); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
-// startProviderProcess starts TestProviderProcess in a child process, stopped when tb ends.
-func startProviderProcess(tb testing.TB, redirectURL string) providerInfo {
+// startProviderProcess starts TestProviderProcess in a child process, stopped when tb ends; with
+// a clientKey, the provider registers the FAPI client with its public key.
+func startProviderProcess(tb testing.TB, redirectURL string, clientKey crypto.PublicKey) providerInfo {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestProviderProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), providerProcessEnv+"="+redirectURL)
+	if clientKey != nil {
+		der, err := x509.MarshalPKIXPublicKey(clientKey)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, providerKeyEnv+"="+base64.StdEncoding.EncodeToString(der))
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -590,6 +633,9 @@ type benchApp struct {
 type benchAppOptions struct {
 	userInfo      bool // call the UserInfo endpoint after login (parlogin's default)
 	countRequests bool // count parlogin's requests to the provider by path
+	// fapi makes the app the provider's FAPI client: private_key_jwt with this key
+	// (Config.ClientKeys) and DPoP-bound tokens (Config.DPoP).
+	fapi *ecdsa.PrivateKey
 }
 
 func newBenchApp(tb testing.TB, p providerInfo, o benchAppOptions) *benchApp {
@@ -609,7 +655,7 @@ func newBenchApp(tb testing.TB, p providerInfo, o benchAppOptions) *benchApp {
 		a.requests = &requestCounter{next: a.transport, paths: make(map[string]int)}
 		client.Transport = a.requests
 	}
-	auth, err := New(context.Background(), Config{
+	cfg := Config{
 		Issuer:       p.Issuer,
 		ClientID:     p.ClientID,
 		ClientSecret: p.ClientSecret,
@@ -619,7 +665,16 @@ func newBenchApp(tb testing.TB, p providerInfo, o benchAppOptions) *benchApp {
 		SkipUserInfo: !o.userInfo,
 		HTTPClient:   client,
 		Logger:       slog.New(slog.DiscardHandler),
-	})
+	}
+	if o.fapi != nil {
+		if p.FAPIClientID == "" {
+			tb.Fatal("the provider process registered no FAPI client")
+		}
+		cfg.ClientID, cfg.ClientSecret = p.FAPIClientID, ""
+		cfg.ClientKeys = []ClientKey{{ID: benchKeyID, Signer: o.fapi}}
+		cfg.DPoP = true
+	}
+	auth, err := New(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -706,11 +761,17 @@ func (a *benchApp) login(start, callback *meter) (*http.Cookie, error) {
 // floorClient is the least a client can do for a login like parlogin's, the floor of
 // BenchmarkLogin: a plain http.Client on a keep-alive transport, parlogin's assertion signer, and
 // go-jose for the ID token's signature; no cookies, no session, no check beyond the signature.
+// For an app with DPoP (the FAPI client), it also sends dpop_jkt with the PAR and a DPoP proof
+// (parlogin's proof code) with the token request, all logins with one key, made beforehand: a
+// client need not make a key per login, as parlogin does so that each session has its own.
 type floorClient struct {
 	client    *http.Client
 	signer    *assertionSigner
 	authorize func(target string) (string, error) // the browser's visit
 	key       *jose.JSONWebKey                    // the provider's signing key, from its JWKS
+	alg       jose.SignatureAlgorithm             // of the ID tokens: RS256, or ES256 for the FAPI client
+	dpop      *dpopKey                            // with DPoP: the key of every login
+	jkt       string                              // … and its thumbprint
 
 	clientID, redirectURL, scope           string
 	parURL, authURL, tokenURL, userInfoURL string
@@ -740,6 +801,16 @@ func newFloorClient(tb testing.TB, a *benchApp, userInfo bool) *floorClient {
 		tokenURL:    op.tokenURL,
 		userInfoURL: op.userInfoURL,
 		userInfo:    userInfo,
+		alg:         jose.RS256,
+	}
+	if a.auth.cfg.DPoP {
+		if userInfo {
+			tb.Fatal("the floor calls UserInfo without DPoP")
+		}
+		if f.dpop, err = newDPoPKey(); err != nil {
+			tb.Fatal(err)
+		}
+		f.jkt, f.alg = f.dpop.thumbprint(), jose.ES256
 	}
 	var meta struct {
 		JWKSURI string `json:"jwks_uri"`
@@ -751,7 +822,14 @@ func newFloorClient(tb testing.TB, a *benchApp, userInfo bool) *floorClient {
 	if err := f.getJSON(meta.JWKSURI, "", &keys); err != nil || len(keys.Keys) == 0 {
 		tb.Fatalf("JWKS: %v", err)
 	}
-	f.key = &keys.Keys[0]
+	for i, k := range keys.Keys {
+		if k.Algorithm == string(f.alg) {
+			f.key = &keys.Keys[i]
+		}
+	}
+	if f.key == nil {
+		tb.Fatalf("no %s key in the provider's JWKS", f.alg)
+	}
 	return f
 }
 
@@ -774,8 +852,17 @@ func (f *floorClient) getJSON(target, bearer string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-func (f *floorClient) postJSON(target string, form url.Values, want int, v any) error {
-	resp, err := f.client.PostForm(target, form)
+// postJSON posts form to target, with a DPoP proof when dpop is not empty.
+func (f *floorClient) postJSON(target string, form url.Values, dpop string, want int, v any) error {
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if dpop != "" {
+		req.Header.Set("DPoP", dpop)
+	}
+	resp, err := f.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -789,7 +876,8 @@ func (f *floorClient) postJSON(target string, form url.Values, want int, v any) 
 
 // login does one login: PAR with a fresh assertion, the browser's visit to the authorization
 // endpoint (not measured), the code exchange with a fresh assertion, the ID token's signature,
-// and with userInfo, the UserInfo request.
+// and with userInfo, the UserInfo request; with DPoP, dpop_jkt with the PAR and a proof with the
+// code exchange.
 func (f *floorClient) login() error {
 	f.par.start()
 	verifier := oauth2.GenerateVerifier()
@@ -800,7 +888,7 @@ func (f *floorClient) login() error {
 	var pushed struct {
 		RequestURI string `json:"request_uri"`
 	}
-	err = f.postJSON(f.parURL, url.Values{
+	form := url.Values{
 		"response_type":         {"code"},
 		"client_id":             {f.clientID},
 		"redirect_uri":          {f.redirectURL},
@@ -811,7 +899,11 @@ func (f *floorClient) login() error {
 		"code_challenge_method": {"S256"},
 		"client_assertion_type": {clientAssertionType},
 		"client_assertion":      {assertion},
-	}, http.StatusCreated, &pushed)
+	}
+	if f.dpop != nil {
+		form.Set("dpop_jkt", f.jkt)
+	}
+	err = f.postJSON(f.parURL, form, "", http.StatusCreated, &pushed)
 	f.par.stop()
 	if err != nil {
 		return err
@@ -832,6 +924,12 @@ func (f *floorClient) login() error {
 	if assertion, err = f.signer.assertion(f.signer.keys(time.Now())[0], f.tokenURL); err != nil {
 		return err
 	}
+	var proof string
+	if f.dpop != nil {
+		if proof, err = f.dpop.proof(http.MethodPost, f.tokenURL, "", "", time.Now()); err != nil {
+			return err
+		}
+	}
 	var token struct {
 		IDToken     string `json:"id_token"`
 		AccessToken string `json:"access_token"`
@@ -844,11 +942,11 @@ func (f *floorClient) login() error {
 		"client_id":             {f.clientID},
 		"client_assertion_type": {clientAssertionType},
 		"client_assertion":      {assertion},
-	}, http.StatusOK, &token)
+	}, proof, http.StatusOK, &token)
 	if err != nil {
 		return err
 	}
-	if _, err := verifyRS256(token.IDToken, f.key); err != nil {
+	if _, err := verifyJWS(token.IDToken, f.key, f.alg); err != nil {
 		return err
 	}
 	f.lastToken = (&oauth2.Token{AccessToken: token.AccessToken}).WithExtra(map[string]any{"id_token": token.IDToken})
@@ -859,9 +957,9 @@ func (f *floorClient) login() error {
 	return f.getJSON(f.userInfoURL, token.AccessToken, &claims)
 }
 
-// verifyRS256 verifies the RS256 signature of a compact JWS with key and returns its payload.
-func verifyRS256(raw string, key *jose.JSONWebKey) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+// verifyJWS verifies the signature (alg) of a compact JWS with key and returns its payload.
+func verifyJWS(raw string, key *jose.JSONWebKey, alg jose.SignatureAlgorithm) ([]byte, error) {
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{alg})
 	if err != nil {
 		return nil, err
 	}
@@ -881,23 +979,38 @@ func verifyRS256(raw string, key *jose.JSONWebKey) ([]byte, error) {
 //     work as the floor: Require on a navigation without a session (PAR, the pending login's
 //     cookie, the redirect), then Callback (state, code exchange, ID token verification, session);
 //   - floor_userinfo and parlogin_userinfo: the same with the UserInfo request that parlogin
-//     makes by default.
+//     makes by default;
+//   - es256_assertion, es256_verify, idtoken_verify_es256, dpop_proof, dpop_key: the parts of a
+//     FAPI 2.0 login: one private_key_jwt assertion (ES256, with kid) as parlogin signs it, one
+//     ES256 signature check of an ID token (go-jose), parlogin's verification of that ID token,
+//     one DPoP proof, and the key parlogin makes for each login (generated, its thumbprint, kept
+//     in the pending login's cookie and read back at the callback);
+//   - floor_fapi, parlogin_fapi, paired_fapi: logins of the FAPI client (private_key_jwt, DPoP,
+//     ES256 ID tokens; see TestProviderProcess), parlogin with Config.ClientKeys and Config.DPoP.
 //
 // ns/op is a whole login's wall time, the browser's visit to the authorization endpoint and the
-// provider's work (an RSA signature) included. The other metrics leave the browser's visit out,
+// provider's work (an RSA or ECDSA signature) included. The other metrics leave the browser's visit out,
 // as it is not the app's work: cpu-ns/op is this process's CPU time per login, split into the two
 // halves (par-… and token-… for the floor, start-… and callback-… for parlogin); new-conns counts
 // the connections parlogin opened to the provider during the run. paired and paired_userinfo
 // alternate a floor login and a parlogin login, and report cpu-x-floor and wall-x-floor:
 // parlogin's CPU and wall time over the floor's, from logins made side by side.
 func BenchmarkLogin(b *testing.B) {
-	p := startProviderProcess(b, benchAppURL+"/auth/callback")
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := startProviderProcess(b, benchAppURL+"/auth/callback", clientKey.Public())
 	app := newBenchApp(b, p, benchAppOptions{})
 	appUserInfo := newBenchApp(b, p, benchAppOptions{userInfo: true})
+	appFAPI := newBenchApp(b, p, benchAppOptions{fapi: clientKey})
 	floor := newFloorClient(b, app, false)
 	floorUserInfo := newFloorClient(b, app, true)
-	if err := floor.login(); err != nil { // an ID token to verify
-		b.Fatal(err)
+	floorFAPI := newFloorClient(b, appFAPI, false)
+	for _, f := range []*floorClient{floor, floorFAPI} {
+		if err := f.login(); err != nil { // an ID token to verify
+			b.Fatal(err)
+		}
 	}
 
 	b.Run("assertion", func(b *testing.B) {
@@ -912,7 +1025,7 @@ func BenchmarkLogin(b *testing.B) {
 	b.Run("rs256_verify", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := verifyRS256(idToken, floor.key); err != nil {
+			if _, err := verifyJWS(idToken, floor.key, jose.RS256); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -993,6 +1106,60 @@ func BenchmarkLogin(b *testing.B) {
 	b.Run("floor_userinfo", runFloor(floorUserInfo))
 	b.Run("parlogin_userinfo", runParlogin(appUserInfo))
 	b.Run("paired_userinfo", runPairs(floorUserInfo, appUserInfo))
+
+	b.Run("es256_assertion", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := appFAPI.auth.signer.assertion(appFAPI.auth.signer.keys(time.Now())[0], floorFAPI.parURL); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	idTokenES256 := floorFAPI.lastToken.Extra("id_token").(string)
+	b.Run("es256_verify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := verifyJWS(idTokenES256, floorFAPI.key, jose.ES256); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("idtoken_verify_es256", func(b *testing.B) {
+		op, err := appFAPI.auth.provider(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := appFAPI.auth.verifyIDToken(context.Background(), op, floorFAPI.lastToken, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("dpop_proof", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := floorFAPI.dpop.proof(http.MethodPost, floorFAPI.tokenURL, "", "", time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("dpop_key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			key, err := newDPoPKey()
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = key.thumbprint()
+			if _, err := decodeDPoPKey(key.encode()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("floor_fapi", runFloor(floorFAPI))
+	b.Run("parlogin_fapi", runParlogin(appFAPI))
+	b.Run("paired_fapi", runPairs(floorFAPI, appFAPI))
 }
 
 // TestManyLogins logs in many times through parlogin, four at a time, the provider running in
@@ -1011,7 +1178,7 @@ func TestManyLogins(t *testing.T) {
 		}
 	}
 	const workers = 4
-	p := startProviderProcess(t, benchAppURL+"/auth/callback")
+	p := startProviderProcess(t, benchAppURL+"/auth/callback", nil)
 	app := newBenchApp(t, p, benchAppOptions{userInfo: true, countRequests: true})
 	if err := app.logins(2*workers, workers); err != nil { // warm: connections, JWKS, pools
 		t.Fatal(err)
