@@ -68,6 +68,7 @@ type options struct {
 	redis    string        // a Redis server's address: Config.Shared there (parloginredis)
 	sessions string        // "cookie" (default) or "redis": where /private's sessions live
 	uncached bool          // every request with a cookie value parlogin has not cached
+	pool     int           // with uncached: how many cookie values; 0 for uncachedPool
 	profile  string        // a file for a CPU profile of the request phases
 }
 
@@ -164,7 +165,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.uncached {
 		// The same pool for /public and /private, so that both carry the same bytes; /gorilla's
 		// check has no cache, and keeps its one cookie, sent the same way.
-		pool, err := app.reencode(ready, uncachedPool)
+		pool, err := app.reencode(ready, cmpOrInt(o.pool, uncachedPool))
 		if err != nil {
 			return err
 		}
@@ -272,6 +273,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 // server-side session has expired (after a second) and, with cookie sessions, once the cache,
 // bounded to a few thousand such sessions, has long dropped it.
 const uncachedPool = 1 << 16
+
+func cmpOrInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
 
 func cmpOr(a, b string) string {
 	if a != "" {
