@@ -7,7 +7,12 @@ package parlogin
 import (
 	"bufio"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,11 +65,18 @@ func benchStore() *sessions.CookieStore {
 	return testStore()
 }
 
-// benchHarness is the test harness with the typical user and the README's cookie store.
-func benchHarness(b *testing.B) *harness {
+// benchHarness is the test harness with user and the README's cookie store; client and config,
+// when set, edit the client's registration and parlogin's configuration further.
+func benchHarness(b *testing.B, user oidctest.User, client func(*oidctest.Client), config func(*Config)) *harness {
 	return newHarness(b, harnessOptions{
-		op:     func(s *oidctest.Server) { s.SetUser(typicalUser) },
-		config: func(c *Config) { c.Store = benchStore() },
+		op:     func(s *oidctest.Server) { s.SetUser(user) },
+		client: client,
+		config: func(c *Config) {
+			c.Store = benchStore()
+			if config != nil {
+				config(c)
+			}
+		},
 	})
 }
 
@@ -98,24 +110,45 @@ func cookieSize(c *http.Cookie) int {
 	return len(c.Name) + 1 + len(c.Value)
 }
 
+// benchACR is the acr that the provider asserts for the typical user in
+// BenchmarkAuthenticatedRequest, as PingOne asserts the name of the sign-on policy it applied.
+const benchACR = "urn:example:mfa"
+
 // BenchmarkAuthenticatedRequest measures what parlogin adds to every request of a signed-in user.
 // Each iteration serves one request to a handler that writes "ok":
 //
 //   - bare: the handler alone, the floor;
 //   - require: behind Require, with the session cache (a cookie seen before);
-//   - require_uncached: behind Require without the cache (a cookie never seen: HMAC check,
-//     AES decryption, gob and JSON decoding of the session);
+//   - policy_zero: behind RequirePolicy(Policy{}), the zero policy, which is Require;
+//   - policy_met: behind RequirePolicy with a policy that the session meets (its acr among two,
+//     and an authentication less than an hour old): a step-up route, when no step-up is needed;
+//   - require_tokens: behind Require, the session of an app with Config.SaveTokens, which holds
+//     the ID, access and refresh tokens (a larger cookie and cache entry);
+//   - require_dpop: the same with Config.DPoP: the tokens are DPoP-bound, and the session holds
+//     the key they are bound to besides them (without SaveTokens, a DPoP session holds no key
+//     and is require's);
+//   - require_uncached, require_dpop_uncached: the same two without the cache (a cookie never
+//     seen: HMAC check, AES decryption, gob and JSON decoding of the session);
 //   - gorilla_gob: what an app pays to read the same identity from a gorilla CookieStore itself
 //     (default gob codec, signed and encrypted), then call the handler;
 //   - gorilla_gob_idtoken: the same with the session many apps keep (sub, email, name, expiry and
 //     a 915-byte ID token);
+//   - policy_check_zero, policy_check_met: the policy check that every request behind Require or
+//     RequirePolicy makes, against the provider's time (clock offset), alone: what step-up and
+//     the clock offset add to a signed-in request (client secret rotation adds nothing: it
+//     concerns the calls to the provider only);
 //   - store_load: the decoding of parlogin's session cookie alone (MAC, AES, value), what a
 //     request without the cache pays before parlogin's checks.
 //
-// x-bare is ns/op over the bare handler's of the same run, allocs-over-bare the extra allocations
-// per request, cookie-B the bytes of the session cookie in each request.
+// x-bare is the case's time per request over the bare handler's, measured apart from ns/op in ten
+// alternating blocks of each (see xBare), so that every run's ratio has a baseline of its own
+// taken at the same moment; allocs-over-bare is the extra allocations per request, cookie-B the
+// bytes of the session cookie in each request, cache-B the memory the session cache counts for
+// the session.
 func BenchmarkAuthenticatedRequest(b *testing.B) {
-	h := benchHarness(b)
+	user := typicalUser
+	user.ACR = benchACR
+	h := benchHarness(b, user, nil, nil)
 	req := authenticatedRequest(b, h, "/api/me")
 	session := req.Cookies()[0]
 	s, err := h.auth.sessions.load(req, false)
@@ -123,15 +156,42 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 		b.Fatal("no session after login", err)
 	}
 	data := s.data
-	uncached, err := New(context.Background(), h.cfg)
-	if err != nil {
-		b.Fatal(err)
+	if data.ACR != benchACR || data.AuthTime == 0 {
+		b.Fatalf("session with acr %q and auth_time %d, want %q and a time", data.ACR, data.AuthTime, benchACR)
 	}
+
+	ht := benchHarness(b, user, nil, func(c *Config) { c.SaveTokens = true })
+	reqTokens := authenticatedRequest(b, ht, "/api/me")
+	sessionTokens := reqTokens.Cookies()[0]
+	hd := benchHarness(b, user, func(c *oidctest.Client) { c.DPoPBoundAccessTokens = true },
+		func(c *Config) { c.DPoP, c.SaveTokens = true, true })
+	reqDPoP := authenticatedRequest(b, hd, "/api/me")
+	sessionDPoP := reqDPoP.Cookies()[0]
+	if s, err := hd.auth.sessions.load(reqDPoP, false); err != nil || s == nil || s.data.DPoPKey == "" || !isDPoPToken(s.data.TokenType) {
+		b.Fatal("no DPoP-bound session after login", err)
+	}
+
 	// As with a cache miss: every request decodes the cookie.
-	requireUncached := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		uncached.Require(okHandler).ServeHTTP(w, r)
-		uncached.sessions.cache.forget(session.Value)
-	})
+	uncached := func(h *harness, cookie *http.Cookie) http.Handler {
+		m, err := New(context.Background(), h.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.Require(okHandler).ServeHTTP(w, r)
+			m.sessions.cache.forget(cookie.Value)
+		})
+	}
+	cacheSize := func(h *harness, cookie *http.Cookie) int {
+		c := h.auth.sessions.cache
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		if e, ok := c.entries[cookie.Value]; ok {
+			return e.size
+		}
+		return 0
+	}
+	met := Policy{ACR: []string{"urn:example:hwk", benchACR}, MaxAge: time.Hour}
 
 	gob := newGorillaSession(b, data, false)
 	gobIDToken := newGorillaSession(b, data, true)
@@ -140,14 +200,19 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 		handler http.Handler
 		req     *http.Request
 		cookie  int
+		cache   func() int // the session's cache entry, counted after the run
 	}{
-		{"bare", okHandler, req, 0},
-		{"require", h.auth.Require(okHandler), req, cookieSize(session)},
-		{"require_uncached", requireUncached, req, cookieSize(session)},
-		{"gorilla_gob", gob.handler, gob.req, gob.cookie},
-		{"gorilla_gob_idtoken", gobIDToken.handler, gobIDToken.req, gobIDToken.cookie},
+		{"bare", okHandler, req, 0, nil},
+		{"require", h.auth.Require(okHandler), req, cookieSize(session), func() int { return cacheSize(h, session) }},
+		{"policy_zero", h.auth.RequirePolicy(Policy{})(okHandler), req, cookieSize(session), nil},
+		{"policy_met", h.auth.RequirePolicy(met)(okHandler), req, cookieSize(session), nil},
+		{"require_tokens", ht.auth.Require(okHandler), reqTokens, cookieSize(sessionTokens), func() int { return cacheSize(ht, sessionTokens) }},
+		{"require_dpop", hd.auth.Require(okHandler), reqDPoP, cookieSize(sessionDPoP), func() int { return cacheSize(hd, sessionDPoP) }},
+		{"require_uncached", uncached(h, session), req, cookieSize(session), nil},
+		{"require_dpop_uncached", uncached(hd, sessionDPoP), reqDPoP, cookieSize(sessionDPoP), nil},
+		{"gorilla_gob", gob.handler, gob.req, gob.cookie, nil},
+		{"gorilla_gob_idtoken", gobIDToken.handler, gobIDToken.req, gobIDToken.cookie, nil},
 	}
-	var bareNs, bareAllocs float64
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -158,19 +223,34 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 					b.Fatalf("status %d", rec.Code)
 				}
 			}
-			ns := perOp(b, b.Elapsed())
-			allocs := testing.AllocsPerRun(100, func() {
-				tc.handler.ServeHTTP(httptest.NewRecorder(), fresh(tc.req))
-			})
 			if tc.name == "bare" {
-				bareNs, bareAllocs = ns, allocs
 				return
 			}
-			if bareNs > 0 {
-				b.ReportMetric(ns/bareNs, "x-bare")
-				b.ReportMetric(allocs-bareAllocs, "allocs-over-bare")
-			}
+			b.ReportMetric(xBare(tc.handler, tc.req, b.N), "x-bare")
+			allocs := testing.AllocsPerRun(100, func() { tc.handler.ServeHTTP(httptest.NewRecorder(), fresh(tc.req)) })
+			bareAllocs := testing.AllocsPerRun(100, func() { okHandler.ServeHTTP(httptest.NewRecorder(), fresh(tc.req)) })
+			b.ReportMetric(allocs-bareAllocs, "allocs-over-bare")
 			b.ReportMetric(float64(tc.cookie), "cookie-B")
+			if tc.cache != nil {
+				b.ReportMetric(float64(tc.cache()), "cache-B")
+			}
+		})
+	}
+	// What step-up and the clock offset add to every signed-in request when no route uses them:
+	// the policy check of Authenticate, against the provider's time (the app's clock plus the
+	// measured offset, zero here).
+	u := s.user()
+	for _, pc := range []struct {
+		name   string
+		policy Policy
+	}{{"policy_check_zero", Policy{}}, {"policy_check_met", met}} {
+		b.Run(pc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if why := pc.policy.check(u, h.auth.clock.providerNow(), h.auth.cfg.ClockSkew); why != "" {
+					b.Fatalf("policy not met: %s", why)
+				}
+			}
 		})
 	}
 	b.Run("store_load", func(b *testing.B) {
@@ -181,6 +261,26 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 			}
 		}
 	})
+}
+
+// xBare returns the time per request of h over the bare handler's (okHandler), both serving req,
+// from ten alternating blocks of n/10 requests of each: whatever else the machine does meanwhile,
+// both see it alike.
+func xBare(h http.Handler, req *http.Request, n int) float64 {
+	block := max(1, n/10)
+	serve := func(h http.Handler) time.Duration {
+		start := time.Now()
+		for range block {
+			h.ServeHTTP(httptest.NewRecorder(), fresh(req))
+		}
+		return time.Since(start)
+	}
+	var bare, measured time.Duration
+	for range 10 {
+		bare += serve(okHandler)
+		measured += serve(h)
+	}
+	return float64(measured) / float64(bare)
 }
 
 // gorillaSession is a session read by an app from a gorilla CookieStore directly.
@@ -246,7 +346,7 @@ func newGorillaSession(b *testing.B, d *sessionData, idToken bool) gorillaSessio
 //   - flows_worst: the sequence of return targets, found by search, that leaves the most bytes of
 //     pending logins in the browser.
 func BenchmarkCookies(b *testing.B) {
-	h := benchHarness(b)
+	h := benchHarness(b, typicalUser, nil, nil)
 	req := authenticatedRequest(b, h, "/private")
 	s, err := h.auth.sessions.load(req, false)
 	if err != nil || s == nil {
@@ -383,17 +483,29 @@ func perOp(b *testing.B, d time.Duration) float64 {
 // see TestProviderProcess.
 const providerProcessEnv = "PARLOGIN_BENCH_PROVIDER"
 
+// providerKeyEnv passes the public key of the FAPI client to the provider process: PKIX, base64.
+const providerKeyEnv = "PARLOGIN_BENCH_CLIENT_KEY"
+
+// benchKeyID is the key ID (kid) of the FAPI client's key.
+const benchKeyID = "bench-es256"
+
 // providerInfo is what the provider process tells the benchmarks.
 type providerInfo struct {
 	Issuer       string `json:"issuer"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// FAPIClientID is a client with private_key_jwt, DPoP-bound tokens and ES256 ID tokens,
+	// when the benchmark passed a key.
+	FAPIClientID string `json:"fapi_client_id,omitempty"`
 }
 
 // TestProviderProcess is not a test: run by startProviderProcess with providerProcessEnv set to
 // a redirect URL, it is an oidctest provider in a process of its own, so that the CPU time the
 // login benchmarks measure in theirs is the app's alone. It writes its issuer and a registered
-// client as one JSON line, then serves until its standard input closes.
+// client as one JSON line, then serves until its standard input closes. With providerKeyEnv set,
+// it also registers a client as FAPI 2.0 has them: private_key_jwt with that key (ES256, kid
+// benchKeyID), DPoP-bound tokens, ID tokens signed with ES256 (FAPI 2.0 forbids RS256); without
+// DPoP nonces, which would add a round trip to both sides of the ratio.
 func TestProviderProcess(t *testing.T) {
 	redirectURL := os.Getenv(providerProcessEnv)
 	if redirectURL == "" {
@@ -404,17 +516,43 @@ func TestProviderProcess(t *testing.T) {
 	op.Start()
 	defer op.Close()
 	c := op.AddClient(oidctest.Client{RedirectURIs: []string{redirectURL}})
-	if err := json.NewEncoder(os.Stdout).Encode(providerInfo{op.Issuer, c.ID, c.Secret}); err != nil {
+	info := providerInfo{Issuer: op.Issuer, ClientID: c.ID, ClientSecret: c.Secret}
+	if encoded := os.Getenv(providerKeyEnv); encoded != "" {
+		der, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := x509.ParsePKIXPublicKey(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info.FAPIClientID = op.AddClient(oidctest.Client{
+			RedirectURIs:          []string{redirectURL},
+			AuthMethod:            "private_key_jwt",
+			Keys:                  []oidctest.ClientKey{{ID: benchKeyID, Key: key}},
+			DPoPBoundAccessTokens: true,
+			IDTokenAlg:            "ES256",
+		}).ID
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(info); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
-// startProviderProcess starts TestProviderProcess in a child process, stopped when tb ends.
-func startProviderProcess(tb testing.TB, redirectURL string) providerInfo {
+// startProviderProcess starts TestProviderProcess in a child process, stopped when tb ends; with
+// a clientKey, the provider registers the FAPI client with its public key.
+func startProviderProcess(tb testing.TB, redirectURL string, clientKey crypto.PublicKey) providerInfo {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestProviderProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), providerProcessEnv+"="+redirectURL)
+	if clientKey != nil {
+		der, err := x509.MarshalPKIXPublicKey(clientKey)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, providerKeyEnv+"="+base64.StdEncoding.EncodeToString(der))
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -516,6 +654,9 @@ type benchApp struct {
 type benchAppOptions struct {
 	userInfo      bool // call the UserInfo endpoint after login (parlogin's default)
 	countRequests bool // count parlogin's requests to the provider by path
+	// fapi makes the app the provider's FAPI client: private_key_jwt with this key
+	// (Config.ClientKeys) and DPoP-bound tokens (Config.DPoP).
+	fapi *ecdsa.PrivateKey
 }
 
 func newBenchApp(tb testing.TB, p providerInfo, o benchAppOptions) *benchApp {
@@ -535,7 +676,7 @@ func newBenchApp(tb testing.TB, p providerInfo, o benchAppOptions) *benchApp {
 		a.requests = &requestCounter{next: a.transport, paths: make(map[string]int)}
 		client.Transport = a.requests
 	}
-	auth, err := New(context.Background(), Config{
+	cfg := Config{
 		Issuer:       p.Issuer,
 		ClientID:     p.ClientID,
 		ClientSecret: p.ClientSecret,
@@ -545,7 +686,16 @@ func newBenchApp(tb testing.TB, p providerInfo, o benchAppOptions) *benchApp {
 		SkipUserInfo: !o.userInfo,
 		HTTPClient:   client,
 		Logger:       slog.New(slog.DiscardHandler),
-	})
+	}
+	if o.fapi != nil {
+		if p.FAPIClientID == "" {
+			tb.Fatal("the provider process registered no FAPI client")
+		}
+		cfg.ClientID, cfg.ClientSecret = p.FAPIClientID, ""
+		cfg.ClientKeys = []ClientKey{{ID: benchKeyID, Signer: o.fapi}}
+		cfg.DPoP = true
+	}
+	auth, err := New(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -632,11 +782,17 @@ func (a *benchApp) login(start, callback *meter) (*http.Cookie, error) {
 // floorClient is the least a client can do for a login like parlogin's, the floor of
 // BenchmarkLogin: a plain http.Client on a keep-alive transport, parlogin's assertion signer, and
 // go-jose for the ID token's signature; no cookies, no session, no check beyond the signature.
+// For an app with DPoP (the FAPI client), it also sends dpop_jkt with the PAR and a DPoP proof
+// (parlogin's proof code) with the token request, all logins with one key, made beforehand: a
+// client need not make a key per login, as parlogin does so that each session has its own.
 type floorClient struct {
 	client    *http.Client
 	signer    *assertionSigner
 	authorize func(target string) (string, error) // the browser's visit
 	key       *jose.JSONWebKey                    // the provider's signing key, from its JWKS
+	alg       jose.SignatureAlgorithm             // of the ID tokens: RS256, or ES256 for the FAPI client
+	dpop      *dpopKey                            // with DPoP: the key of every login
+	jkt       string                              // … and its thumbprint
 
 	clientID, redirectURL, scope           string
 	parURL, authURL, tokenURL, userInfoURL string
@@ -666,6 +822,16 @@ func newFloorClient(tb testing.TB, a *benchApp, userInfo bool) *floorClient {
 		tokenURL:    op.tokenURL,
 		userInfoURL: op.userInfoURL,
 		userInfo:    userInfo,
+		alg:         jose.RS256,
+	}
+	if a.auth.cfg.DPoP {
+		if userInfo {
+			tb.Fatal("the floor calls UserInfo without DPoP")
+		}
+		if f.dpop, err = newDPoPKey(); err != nil {
+			tb.Fatal(err)
+		}
+		f.jkt, f.alg = f.dpop.thumbprint(), jose.ES256
 	}
 	var meta struct {
 		JWKSURI string `json:"jwks_uri"`
@@ -677,7 +843,14 @@ func newFloorClient(tb testing.TB, a *benchApp, userInfo bool) *floorClient {
 	if err := f.getJSON(meta.JWKSURI, "", &keys); err != nil || len(keys.Keys) == 0 {
 		tb.Fatalf("JWKS: %v", err)
 	}
-	f.key = &keys.Keys[0]
+	for i, k := range keys.Keys {
+		if k.Algorithm == string(f.alg) {
+			f.key = &keys.Keys[i]
+		}
+	}
+	if f.key == nil {
+		tb.Fatalf("no %s key in the provider's JWKS", f.alg)
+	}
 	return f
 }
 
@@ -700,8 +873,17 @@ func (f *floorClient) getJSON(target, bearer string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-func (f *floorClient) postJSON(target string, form url.Values, want int, v any) error {
-	resp, err := f.client.PostForm(target, form)
+// postJSON posts form to target, with a DPoP proof when dpop is not empty.
+func (f *floorClient) postJSON(target string, form url.Values, dpop string, want int, v any) error {
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if dpop != "" {
+		req.Header.Set("DPoP", dpop)
+	}
+	resp, err := f.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -715,7 +897,8 @@ func (f *floorClient) postJSON(target string, form url.Values, want int, v any) 
 
 // login does one login: PAR with a fresh assertion, the browser's visit to the authorization
 // endpoint (not measured), the code exchange with a fresh assertion, the ID token's signature,
-// and with userInfo, the UserInfo request.
+// and with userInfo, the UserInfo request; with DPoP, dpop_jkt with the PAR and a proof with the
+// code exchange.
 func (f *floorClient) login() error {
 	f.par.start()
 	verifier := oauth2.GenerateVerifier()
@@ -726,7 +909,7 @@ func (f *floorClient) login() error {
 	var pushed struct {
 		RequestURI string `json:"request_uri"`
 	}
-	err = f.postJSON(f.parURL, url.Values{
+	form := url.Values{
 		"response_type":         {"code"},
 		"client_id":             {f.clientID},
 		"redirect_uri":          {f.redirectURL},
@@ -737,7 +920,11 @@ func (f *floorClient) login() error {
 		"code_challenge_method": {"S256"},
 		"client_assertion_type": {clientAssertionType},
 		"client_assertion":      {assertion},
-	}, http.StatusCreated, &pushed)
+	}
+	if f.dpop != nil {
+		form.Set("dpop_jkt", f.jkt)
+	}
+	err = f.postJSON(f.parURL, form, "", http.StatusCreated, &pushed)
 	f.par.stop()
 	if err != nil {
 		return err
@@ -758,6 +945,12 @@ func (f *floorClient) login() error {
 	if assertion, err = f.signer.assertion(f.signer.keys(time.Now())[0], f.tokenURL); err != nil {
 		return err
 	}
+	var proof string
+	if f.dpop != nil {
+		if proof, err = f.dpop.proof(http.MethodPost, f.tokenURL, "", "", time.Now()); err != nil {
+			return err
+		}
+	}
 	var token struct {
 		IDToken     string `json:"id_token"`
 		AccessToken string `json:"access_token"`
@@ -770,11 +963,11 @@ func (f *floorClient) login() error {
 		"client_id":             {f.clientID},
 		"client_assertion_type": {clientAssertionType},
 		"client_assertion":      {assertion},
-	}, http.StatusOK, &token)
+	}, proof, http.StatusOK, &token)
 	if err != nil {
 		return err
 	}
-	if _, err := verifyRS256(token.IDToken, f.key); err != nil {
+	if _, err := verifyJWS(token.IDToken, f.key, f.alg); err != nil {
 		return err
 	}
 	f.lastToken = (&oauth2.Token{AccessToken: token.AccessToken}).WithExtra(map[string]any{"id_token": token.IDToken})
@@ -785,9 +978,9 @@ func (f *floorClient) login() error {
 	return f.getJSON(f.userInfoURL, token.AccessToken, &claims)
 }
 
-// verifyRS256 verifies the RS256 signature of a compact JWS with key and returns its payload.
-func verifyRS256(raw string, key *jose.JSONWebKey) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+// verifyJWS verifies the signature (alg) of a compact JWS with key and returns its payload.
+func verifyJWS(raw string, key *jose.JSONWebKey, alg jose.SignatureAlgorithm) ([]byte, error) {
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{alg})
 	if err != nil {
 		return nil, err
 	}
@@ -807,23 +1000,38 @@ func verifyRS256(raw string, key *jose.JSONWebKey) ([]byte, error) {
 //     work as the floor: Require on a navigation without a session (PAR, the pending login's
 //     cookie, the redirect), then Callback (state, code exchange, ID token verification, session);
 //   - floor_userinfo and parlogin_userinfo: the same with the UserInfo request that parlogin
-//     makes by default.
+//     makes by default;
+//   - es256_assertion, es256_verify, idtoken_verify_es256, dpop_proof, dpop_key: the parts of a
+//     FAPI 2.0 login: one private_key_jwt assertion (ES256, with kid) as parlogin signs it, one
+//     ES256 signature check of an ID token (go-jose), parlogin's verification of that ID token,
+//     one DPoP proof, and the key parlogin makes for each login (generated, its thumbprint, kept
+//     in the pending login's cookie and read back at the callback);
+//   - floor_fapi, parlogin_fapi, paired_fapi: logins of the FAPI client (private_key_jwt, DPoP,
+//     ES256 ID tokens; see TestProviderProcess), parlogin with Config.ClientKeys and Config.DPoP.
 //
 // ns/op is a whole login's wall time, the browser's visit to the authorization endpoint and the
-// provider's work (an RSA signature) included. The other metrics leave the browser's visit out,
+// provider's work (an RSA or ECDSA signature) included. The other metrics leave the browser's visit out,
 // as it is not the app's work: cpu-ns/op is this process's CPU time per login, split into the two
 // halves (par-… and token-… for the floor, start-… and callback-… for parlogin); new-conns counts
 // the connections parlogin opened to the provider during the run. paired and paired_userinfo
 // alternate a floor login and a parlogin login, and report cpu-x-floor and wall-x-floor:
 // parlogin's CPU and wall time over the floor's, from logins made side by side.
 func BenchmarkLogin(b *testing.B) {
-	p := startProviderProcess(b, benchAppURL+"/auth/callback")
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := startProviderProcess(b, benchAppURL+"/auth/callback", clientKey.Public())
 	app := newBenchApp(b, p, benchAppOptions{})
 	appUserInfo := newBenchApp(b, p, benchAppOptions{userInfo: true})
+	appFAPI := newBenchApp(b, p, benchAppOptions{fapi: clientKey})
 	floor := newFloorClient(b, app, false)
 	floorUserInfo := newFloorClient(b, app, true)
-	if err := floor.login(); err != nil { // an ID token to verify
-		b.Fatal(err)
+	floorFAPI := newFloorClient(b, appFAPI, false)
+	for _, f := range []*floorClient{floor, floorFAPI} {
+		if err := f.login(); err != nil { // an ID token to verify
+			b.Fatal(err)
+		}
 	}
 
 	b.Run("assertion", func(b *testing.B) {
@@ -838,7 +1046,7 @@ func BenchmarkLogin(b *testing.B) {
 	b.Run("rs256_verify", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := verifyRS256(idToken, floor.key); err != nil {
+			if _, err := verifyJWS(idToken, floor.key, jose.RS256); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -919,6 +1127,60 @@ func BenchmarkLogin(b *testing.B) {
 	b.Run("floor_userinfo", runFloor(floorUserInfo))
 	b.Run("parlogin_userinfo", runParlogin(appUserInfo))
 	b.Run("paired_userinfo", runPairs(floorUserInfo, appUserInfo))
+
+	b.Run("es256_assertion", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := appFAPI.auth.signer.assertion(appFAPI.auth.signer.keys(time.Now())[0], floorFAPI.parURL); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	idTokenES256 := floorFAPI.lastToken.Extra("id_token").(string)
+	b.Run("es256_verify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := verifyJWS(idTokenES256, floorFAPI.key, jose.ES256); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("idtoken_verify_es256", func(b *testing.B) {
+		op, err := appFAPI.auth.provider(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := appFAPI.auth.verifyIDToken(context.Background(), op, floorFAPI.lastToken, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("dpop_proof", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := floorFAPI.dpop.proof(http.MethodPost, floorFAPI.tokenURL, "", "", time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("dpop_key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			key, err := newDPoPKey()
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = key.thumbprint()
+			if _, err := decodeDPoPKey(key.encode()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("floor_fapi", runFloor(floorFAPI))
+	b.Run("parlogin_fapi", runParlogin(appFAPI))
+	b.Run("paired_fapi", runPairs(floorFAPI, appFAPI))
 }
 
 // TestManyLogins logs in many times through parlogin, four at a time, the provider running in
@@ -937,7 +1199,7 @@ func TestManyLogins(t *testing.T) {
 		}
 	}
 	const workers = 4
-	p := startProviderProcess(t, benchAppURL+"/auth/callback")
+	p := startProviderProcess(t, benchAppURL+"/auth/callback", nil)
 	app := newBenchApp(t, p, benchAppOptions{userInfo: true, countRequests: true})
 	if err := app.logins(2*workers, workers); err != nil { // warm: connections, JWKS, pools
 		t.Fatal(err)
@@ -1031,14 +1293,16 @@ func (a *benchApp) settle(t *testing.T) (goroutines int, heap, cache, states uin
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The two memories are replaced by empty ones, not cleared: a cleared map keeps its tables
+	// (1.6 MB for these two after 10,000 logins), which would be counted as growth.
 	full := heapAfterGC()
 	a.auth.sessions.cache.mu.Lock()
-	clear(a.auth.sessions.cache.entries)
+	a.auth.sessions.cache.entries, a.auth.sessions.cache.bytes = make(map[string]*cachedSession), 0
 	a.auth.sessions.cache.mu.Unlock()
 	withStates := heapAfterGC()
 	shared := a.auth.shared.(*memoryShared)
 	shared.mu.Lock()
-	clear(shared.values)
+	shared.values = make(map[string]memoryValue)
 	shared.mu.Unlock()
 	heap = heapAfterGC()
 	return goroutines, heap, full - min(full, withStates), withStates - min(withStates, heap)

@@ -12,6 +12,8 @@
 //	go run ./examples/loadtest -serve       # keep the app up for a load generator of your own
 //	go run ./examples/loadtest -redis 127.0.0.1:6379 -sessions redis  # parlogin's sessions in Redis
 //	go run ./examples/loadtest -redis 127.0.0.1:6379                  # cookie sessions, Shared in Redis
+//	go run ./examples/loadtest -redis 127.0.0.1:6379 -sessions redis -uncached  # without the session cache
+//	go run ./examples/loadtest -wrk -cpuprofile cpu.out  # then: go tool pprof -focus Require cpu.out
 //
 // Without -wrk, the load generator, the app and the provider share this process and its CPUs;
 // with -wrk, the requests come from another process, and the CPU time per request is the app's
@@ -34,8 +36,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +48,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/parlogin/parlogin"
 	"github.com/parlogin/parlogin/oidctest"
@@ -62,6 +67,9 @@ type options struct {
 	wrk      bool          // request phases by wrk rather than by this process
 	redis    string        // a Redis server's address: Config.Shared there (parloginredis)
 	sessions string        // "cookie" (default) or "redis": where /private's sessions live
+	uncached bool          // every request with a cookie value parlogin has not cached
+	pool     int           // with uncached: how many cookie values; 0 for uncachedPool
+	profile  string        // a file for a CPU profile of the request phases
 }
 
 func main() {
@@ -76,6 +84,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "with -serve: loopback address of the app")
 	flag.StringVar(&o.redis, "redis", "", "address of a Redis server (host:port or a unix socket path): parlogin's shared state there, as replicas have it")
 	flag.StringVar(&o.sessions, "sessions", "cookie", `where parlogin's sessions live: "cookie", or "redis" (needs -redis)`)
+	flag.BoolVar(&o.uncached, "uncached", false, "send each request with another encoding of a user's session cookie, which parlogin's session cache has not seen: every request reads the session from the store")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the request phases (the logins left out) to this file, for go tool pprof")
 	flag.Parse()
 	if *serve {
 		o.serve = *addr
@@ -127,13 +137,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		generator = "requests by wrk -t1 in another process; CPU per op is the app's"
 	}
-	fmt.Fprintf(out, "parlogin load test: %d users over loopback, GOMAXPROCS=%d, %d rounds of %v per route; %s\n\n",
+	fmt.Fprintf(out, "parlogin load test: %d users over loopback, GOMAXPROCS=%d, %d rounds of %v per route; %s\n",
 		o.users, runtime.GOMAXPROCS(0), o.rounds, o.duration, generator)
+	fmt.Fprintf(out, "sessions in %s, shared state in %s; %s\n\n", cmpOr(o.sessions, "cookie"), cmpOr(o.redis, "memory"),
+		map[bool]string{false: "each user sends its session cookie (after its first request, the session cache serves it)",
+			true: "each request sends a cookie value not seen before (-uncached): the store is read every time"}[o.uncached])
 	users := make([]*user, o.users)
 	for i := range users {
 		users[i] = newUser(app, transport)
 	}
-	logins := loginPhase(ctx, users, o.logins)
+	logins := app.measure(ctx, func() *phase { return loginPhase(ctx, users, o.logins) })
 	if logins.count == 0 {
 		return fmt.Errorf("no login succeeded: %w", logins.firstErr)
 	}
@@ -149,13 +162,47 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		{name: "private", path: "/private", cookie: func(u *user) string { return u.session }},
 		{name: "gorilla", path: "/gorilla", cookie: func(*user) string { return app.gorillaCookie }},
 	}
-	measure := func(r route, d time.Duration) *phase {
-		if o.wrk {
-			return wrkPhase(ctx, app.url, r, ready, d)
+	if o.uncached {
+		// The same pool for /public and /private, so that both carry the same bytes; /gorilla's
+		// check has no cache, and keeps its one cookie, sent the same way.
+		pool, err := app.reencode(ready, cmpOrInt(o.pool, uncachedPool))
+		if err != nil {
+			return err
 		}
-		return requestPhase(ctx, transport, ready, app.url, r, d)
+		routes[0].pool, routes[1].pool, routes[2].pool = pool, pool, []string{app.gorillaCookie}
+		if o.wrk {
+			dir, err := os.MkdirTemp("", "parlogin-loadtest-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			for i := range routes {
+				if routes[i].script, err = wrkScript(dir, routes[i].name, routes[i].pool); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	measure := func(r route, d time.Duration) *phase {
+		return app.measure(ctx, func() *phase {
+			if o.wrk {
+				return wrkPhase(ctx, app.url, r, ready, d)
+			}
+			return requestPhase(ctx, transport, ready, app.url, r, d)
+		})
 	}
 	measure(routes[0], o.duration/5) // warm up: connections, caches
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile() // if cut short
+	}
 	rounds := make([][]*phase, len(routes))
 	for round := range o.rounds {
 		// Each round starts with another route, so that none always follows the same one.
@@ -164,13 +211,19 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			rounds[i] = append(rounds[i], measure(routes[i], o.duration))
 		}
 	}
+	pprof.StopCPUProfile()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("run cut short: %w", err)
 	}
 
+	redisColumns := app.rdb != nil
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tcount\terrors\tper s\tp50\tp90\tp99\tCPU per op\tvs public\tby CPU\t")
-	logins.write(tw, "", "")
+	fmt.Fprint(tw, "phase\tcount\terrors\tper s\tp50\tp90\tp99\tCPU per op\t")
+	if redisColumns {
+		fmt.Fprint(tw, "Redis cmds/op\tRedis CPU/op\t")
+	}
+	fmt.Fprintln(tw, "vs public\tby CPU\t")
+	logins.write(tw, redisColumns, "", "")
 	errs, firstErr := logins.errors, logins.firstErr
 	ratios := make([][]float64, len(routes))
 	var publicCPU float64
@@ -182,13 +235,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		sum := summarize(r.name, rounds[i])
 		byCPU := "-"
-		if cpu := sum.cpuPerOp(); cpu > 0 {
+		if cpu := sum.cpuPerOp(true); cpu > 0 {
 			if i == 0 {
 				publicCPU = cpu
 			}
 			byCPU = fmt.Sprintf("%.2f", publicCPU/cpu)
 		}
-		sum.write(tw, fmt.Sprintf("%.2f", median(ratios[i])), byCPU)
+		sum.write(tw, redisColumns, fmt.Sprintf("%.2f", median(ratios[i])), byCPU)
 		errs += sum.errors
 		if firstErr == nil {
 			firstErr = sum.firstErr
@@ -196,7 +249,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\nper s, p50, p90, p99 and vs public are medians of the rounds; by CPU is public's CPU per op\n"+
-		"over the route's (the throughput ratio when the CPUs are the bottleneck); vs public by round:")
+		"over the route's (the throughput ratio when the CPUs are the bottleneck)")
+	if redisColumns {
+		fmt.Fprint(out, ", the Redis server's included;\nRedis cmds/op and Redis CPU/op are the commands the server processed, and its CPU time,\n"+
+			"over the phase's requests (the server's own background work included)")
+	}
+	fmt.Fprint(out, "; vs public by round:")
 	for i, r := range routes[1:] {
 		fmt.Fprintf(out, "\n  %-8s", r.name)
 		for _, x := range ratios[i+1] {
@@ -210,10 +268,31 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	return nil
 }
 
+// uncachedPool is the number of cookie values that -uncached requests cycle through: more than
+// the requests of one second here, so that a value comes back only once parlogin's cache of a
+// server-side session has expired (after a second) and, with cookie sessions, once the cache,
+// bounded to a few thousand such sessions, has long dropped it.
+const uncachedPool = 1 << 16
+
+func cmpOrInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // testApp is the app under load and its provider.
 type testApp struct {
-	closeRedis    func() error // with -redis
-	url           string       // http://127.0.0.1:port
+	rdb           *redis.Client        // with -redis
+	codecs        []securecookie.Codec // the session cookies' keys, for -uncached
+	url           string               // http://127.0.0.1:port
 	auth          *parlogin.Middleware
 	gorillaCookie string // name=value of a gorilla session, for /gorilla
 	srv           *http.Server
@@ -259,6 +338,7 @@ func startApp(ctx context.Context, addr string, o options) (*testApp, error) {
 	_, _ = rand.Read(hashKey)
 	_, _ = rand.Read(blockKey)
 	store := sessions.NewCookieStore(hashKey, blockKey)
+	a.codecs = securecookie.CodecsFromPairs(hashKey, blockKey)
 	cfg := parlogin.Config{
 		Issuer:       a.op.Issuer,
 		ClientID:     client.ID,
@@ -280,7 +360,7 @@ func startApp(ctx context.Context, addr string, o options) (*testApp, error) {
 			a.op.Close()
 			return nil, fmt.Errorf("-redis %s: %w", o.redis, err)
 		}
-		a.closeRedis = rdb.Close
+		a.rdb = rdb
 		cfg.Shared = parloginredis.New(rdb)
 		if o.sessions == "redis" {
 			cfg.Store = parloginredis.NewStore(rdb, hashKey, blockKey)
@@ -319,9 +399,74 @@ func (a *testApp) close() {
 	defer cancel()
 	_ = a.srv.Shutdown(ctx)
 	a.op.Close()
-	if a.closeRedis != nil {
-		_ = a.closeRedis()
+	if a.rdb != nil {
+		_ = a.rdb.Close()
 	}
+}
+
+// reencode returns n Cookie headers, each with the session cookie of one of users, in turn, as
+// a store's codecs encode it anew: the same session (the same parlogin JSON in a cookie store,
+// the same record ID with a Redis store), another cookie value, which parlogin's session cache
+// has not seen.
+func (a *testApp) reencode(users []*user, n int) ([]string, error) {
+	values := make([]string, len(users))
+	for i, u := range users {
+		name, value, _ := strings.Cut(u.session, "=")
+		if err := securecookie.DecodeMulti(name, value, &values[i], a.codecs...); err != nil {
+			return nil, fmt.Errorf("-uncached: decoding the session cookie: %w", err)
+		}
+	}
+	pool := make([]string, n)
+	for i := range pool {
+		name, _, _ := strings.Cut(users[i%len(users)].session, "=")
+		encoded, err := securecookie.EncodeMulti(name, values[i%len(users)], a.codecs...)
+		if err != nil {
+			return nil, err
+		}
+		pool[i] = name + "=" + encoded
+	}
+	return pool, nil
+}
+
+// redisStat is what the Redis server has done since it started.
+type redisStat struct {
+	commands int64
+	cpu      time.Duration // user and system, all threads
+}
+
+// redisStats reads the Redis server's counters, when there is one.
+func (a *testApp) redisStats(ctx context.Context) (redisStat, bool) {
+	if a.rdb == nil {
+		return redisStat{}, false
+	}
+	info, err := a.rdb.Info(ctx, "stats", "cpu").Result()
+	if err != nil {
+		return redisStat{}, false
+	}
+	var st redisStat
+	for line := range strings.Lines(info) {
+		name, value, _ := strings.Cut(strings.TrimSpace(line), ":")
+		switch name {
+		case "total_commands_processed":
+			st.commands, _ = strconv.ParseInt(value, 10, 64)
+		case "used_cpu_user", "used_cpu_sys":
+			secs, _ := strconv.ParseFloat(value, 64)
+			st.cpu += time.Duration(secs * float64(time.Second))
+		}
+	}
+	return st, true
+}
+
+// measure runs a phase and adds to it what the Redis server did meanwhile, when there is one.
+func (a *testApp) measure(ctx context.Context, run func() *phase) *phase {
+	before, ok := a.redisStats(ctx)
+	p := run()
+	if after, ok2 := a.redisStats(ctx); ok && ok2 {
+		p.redis = true
+		p.redisCommands = after.commands - before.commands - 1 // the first INFO counts
+		p.redisCPU = after.cpu - before.cpu
+	}
+	return p
 }
 
 // gorillaCheck is the session check an app would write itself with a gorilla cookie store (default
@@ -416,6 +561,9 @@ type phase struct {
 	firstErr      error
 	elapsed       time.Duration
 	cpu           time.Duration // this process's CPU time, when known
+	redis         bool          // with -redis: what the Redis server did during the phase
+	redisCommands int64
+	redisCPU      time.Duration
 	p50, p90, p99 time.Duration
 	perSecond     float64 // set by summarize: the median of the rounds' rates
 }
@@ -436,6 +584,9 @@ func summarize(name string, rounds []*phase) *phase {
 		sum.errors += p.errors
 		sum.elapsed += p.elapsed
 		sum.cpu += p.cpu
+		sum.redis = p.redis
+		sum.redisCommands += p.redisCommands
+		sum.redisCPU += p.redisCPU
 		if sum.firstErr == nil {
 			sum.firstErr = p.firstErr
 		}
@@ -449,21 +600,34 @@ func summarize(name string, rounds []*phase) *phase {
 	return sum
 }
 
-// cpuPerOp is the CPU time per operation in nanoseconds, or 0 when not known.
-func (p *phase) cpuPerOp() float64 {
+// cpuPerOp is the CPU time per operation in nanoseconds, this process's and with withRedis the
+// Redis server's, or 0 when not known.
+func (p *phase) cpuPerOp(withRedis bool) float64 {
 	if p.cpu <= 0 || p.count == 0 {
 		return 0
 	}
-	return float64(p.cpu) / float64(p.count)
+	cpu := p.cpu
+	if withRedis {
+		cpu += p.redisCPU
+	}
+	return float64(cpu) / float64(p.count)
 }
 
-func (p *phase) write(w io.Writer, ratio, byCPU string) {
+func (p *phase) write(w io.Writer, redisColumns bool, ratio, byCPU string) {
 	cpu := "-"
-	if c := p.cpuPerOp(); c > 0 {
+	if c := p.cpuPerOp(false); c > 0 {
 		cpu = round(time.Duration(c)).String()
 	}
-	fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%v\t%v\t%v\t%s\t%s\t%s\t\n", p.name, p.count, p.errors, p.rate(),
-		round(p.p50), round(p.p90), round(p.p99), cpu, ratio, byCPU)
+	fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%v\t%v\t%v\t%s\t", p.name, p.count, p.errors, p.rate(),
+		round(p.p50), round(p.p90), round(p.p99), cpu)
+	if redisColumns {
+		if p.redis && p.count > 0 {
+			fmt.Fprintf(w, "%.3f\t%v\t", float64(p.redisCommands)/float64(p.count), round(p.redisCPU/time.Duration(p.count)))
+		} else {
+			fmt.Fprint(w, "-\t-\t")
+		}
+	}
+	fmt.Fprintf(w, "%s\t%s\t\n", ratio, byCPU)
 }
 
 // worker runs op from each of n goroutines until it returns false, and collects the phase.
@@ -530,6 +694,10 @@ func loginPhase(ctx context.Context, users []*user, n int) *phase {
 type route struct {
 	name, path string
 	cookie     func(*user) string // the Cookie header a user sends
+	// pool, with -uncached, holds the Cookie headers that the requests send instead, each request
+	// the next one; script is the wrk script that does the same.
+	pool   []string
+	script string
 }
 
 // requestPhase has every user request r for d, each on its own kept-alive connection, and
@@ -541,11 +709,15 @@ func requestPhase(ctx context.Context, transport http.RoundTripper, users []*use
 		reqs[i].Header.Set("Accept", "application/json")
 		reqs[i].Header.Set("Cookie", r.cookie(u))
 	}
+	var next atomic.Uint64
 	end := time.Now().Add(d)
 	return worker(r.name, len(users), func(i int) (time.Duration, bool, error) {
 		start := time.Now()
 		if !start.Before(end) || ctx.Err() != nil {
 			return 0, false, nil
+		}
+		if len(r.pool) > 0 {
+			reqs[i].Header["Cookie"][0] = r.pool[(next.Add(1)-1)%uint64(len(r.pool))]
 		}
 		// The request is sent again only once its response body is closed, as RoundTrip allows.
 		resp, err := transport.RoundTrip(reqs[i])
@@ -609,12 +781,17 @@ func round(d time.Duration) time.Duration {
 }
 
 // wrkPhase has wrk request r for d, one thread and a connection per user, all with the first
-// user's cookie.
+// user's cookie, or with -uncached each request with the next cookie of r's pool (r.script).
 func wrkPhase(ctx context.Context, base string, r route, users []*user, d time.Duration) *phase {
 	p := &phase{name: r.name}
-	cmd := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(len(users)),
-		"-d"+strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second)))+"s", "--latency",
-		"-H", "Cookie: "+r.cookie(users[0]), base+r.path)
+	args := []string{"-t1", "-c" + strconv.Itoa(len(users)),
+		"-d" + strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) + "s", "--latency"}
+	if r.script != "" {
+		args = append(args, "-s", r.script)
+	} else {
+		args = append(args, "-H", "Cookie: "+r.cookie(users[0]))
+	}
+	cmd := exec.CommandContext(ctx, "wrk", append(args, base+r.path)...)
 	cpu0, cpuOK := processCPU()
 	start := time.Now()
 	out, err := cmd.Output()
@@ -630,6 +807,27 @@ func wrkPhase(ctx context.Context, base string, r route, users []*user, d time.D
 		p.errors, p.firstErr = 1, err
 	}
 	return p
+}
+
+// wrkScript writes, in dir, the Cookie headers of pool and a wrk script that sends each request
+// with the next of them, and returns the script's path.
+func wrkScript(dir, name string, pool []string) (string, error) {
+	cookies := filepath.Join(dir, name+".cookies")
+	if err := os.WriteFile(cookies, []byte(strings.Join(pool, "\n")+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	script := filepath.Join(dir, name+".lua")
+	lua := fmt.Sprintf(`local cookies = {}
+for line in io.lines(%q) do cookies[#cookies + 1] = line end
+local i = 0
+local headers = {}
+request = function()
+	i = i %% #cookies + 1
+	headers["Cookie"] = cookies[i]
+	return wrk.format(nil, nil, headers)
+end
+`, cookies)
+	return script, os.WriteFile(script, []byte(lua), 0o600)
 }
 
 var (

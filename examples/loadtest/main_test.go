@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +84,83 @@ func TestRunRefusesNonLoopback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("serving on 0.0.0.0: %v, want a refusal", err)
 	}
+}
+
+// TestRunUncached runs the load test with -uncached, by both load generators when wrk is installed.
+func TestRunUncached(t *testing.T) {
+	for _, wrk := range []bool{false, true} {
+		if _, err := exec.LookPath("wrk"); wrk && err != nil {
+			t.Log("wrk is not installed")
+			continue
+		}
+		var out bytes.Buffer
+		err := run(context.Background(), options{users: 4, logins: 4, duration: time.Second, rounds: 1, limit: time.Minute, wrk: wrk, uncached: true, pool: 4096}, &out)
+		t.Log("\n" + out.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTable(t, out.String())
+	}
+}
+
+// TestRunRedis runs the load test with parlogin's sessions and shared state in a Redis server of
+// its own, when redis-server is installed, with the session cache and without: without it, every
+// request to /private reads Redis once; with it, almost none does.
+func TestRunRedis(t *testing.T) {
+	server, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	socket := filepath.Join(t.TempDir(), "redis.sock")
+	cmd := exec.Command(server, "--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(socket); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not create its socket within 10 s")
+		}
+	}
+	for _, uncached := range []bool{false, true} {
+		var out bytes.Buffer
+		// 16,384 cookie values: more than the requests of the phase, so none comes back within the
+		// second of its cache entry.
+		err := run(context.Background(), options{users: 4, logins: 4, duration: 300 * time.Millisecond, rounds: 1, limit: time.Minute,
+			redis: socket, sessions: "redis", uncached: uncached, pool: 1 << 14}, &out)
+		t.Log("\n" + out.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTable(t, out.String())
+		perOp := redisPerOp(t, out.String(), "private")
+		if uncached && (perOp < 0.9 || perOp > 1.1) {
+			t.Errorf("-uncached: %.3f Redis commands per request to /private, want 1 (a GET)", perOp)
+		}
+		if !uncached && perOp > 0.1 {
+			t.Errorf("%.3f Redis commands per request to /private, want almost none (the session cache)", perOp)
+		}
+	}
+}
+
+// redisPerOp returns the Redis cmds/op column of phase in table.
+func redisPerOp(t *testing.T, table, phase string) float64 {
+	t.Helper()
+	for line := range strings.Lines(table) {
+		if fields := strings.Fields(line); len(fields) > 8 && fields[0] == phase {
+			v, err := strconv.ParseFloat(fields[8], 64)
+			if err != nil {
+				t.Fatalf("Redis cmds/op of %s: %v", phase, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no %s line in the table", phase)
+	return 0
 }
