@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -143,23 +145,30 @@ func newSessionManager(c Config, st store, secure bool, revoked *revocations) *s
 // the shared state failed: whether r has a session is unknown. With fresh, the store is read even
 // when the session is cached, for its latest tokens.
 func (s *sessionManager) load(r *http.Request, fresh bool) (*session, error) {
-	cookie, err := r.Cookie(s.name)
-	if err != nil {
+	raw, ok := firstCookie(r, s.name)
+	if !ok {
 		return nil, nil // no cookie, no session: spare the store a lookup
 	}
-	value := cookie.Value // the one value that both the cache and the store see
 	if err := s.revoked.current(r.Context()); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	if !fresh {
-		if e, ok := s.cache.get(value, now); ok {
+		// The cookie as sent, not parsed: Go checks each byte of a parsed value (a quarter of a
+		// signed-in request's time), and a raw value equal to a cache key, which came from
+		// r.Cookie, is the value that r.Cookie returns.
+		if e, ok := s.cache.get(raw, now); ok {
 			if s.revoked.ends(e.data) {
 				return nil, nil
 			}
-			return &session{data: e.data, expires: e.expires, key: value}, nil
+			return &session{data: e.data, expires: e.expires, key: raw}, nil
 		}
 	}
+	cookie, err := r.Cookie(s.name)
+	if err != nil {
+		return nil, nil // no valid cookie of that name
+	}
+	value := cookie.Value // the one value that both the cache and the store see
 	rec, ok, err := s.store.load(r, s.name, value)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the session: %w", ErrSessionStore, err)
@@ -307,4 +316,19 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// firstCookie returns the value of the first cookie called name in r's Cookie headers, as sent.
+func firstCookie(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, ok := strings.Cut(textproto.TrimString(part), "=")
+			if ok && textproto.TrimString(n) == name {
+				return v, true
+			}
+		}
+	}
+	return "", false
 }
