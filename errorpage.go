@@ -3,6 +3,7 @@ package parlogin
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -52,6 +53,10 @@ func (m *Middleware) defaultErrorHandler(w http.ResponseWriter, r *http.Request,
 	ref := rand.Text()[:10]
 	level := slog.LevelWarn
 	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away while parlogin waited for the store or the provider on its behalf:
+		// nothing is broken, and nobody reads the answer.
+		level = slog.LevelDebug
 	case status >= 500:
 		level = slog.LevelError
 	case status == http.StatusUnauthorized:

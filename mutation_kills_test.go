@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -304,6 +305,33 @@ func (g *gatedShared) Read(ctx context.Context, cursor string) ([][]byte, string
 		<-gate
 	}
 	return g.Shared.Read(ctx, cursor)
+}
+
+// A client that hangs up while its request waits for the shared state is not a failing store:
+// the failure is logged at Debug, not as an error that an operator would chase.
+func TestClientGoneIsNotAStoreFailure(t *testing.T) {
+	clk := newClock()
+	shared := &gatedShared{Shared: newMemoryShared(clk.Now)}
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Shared = shared; c.Now = clk.Now }})
+	h.login("/private")
+	clk.Add(revocationsStale) // the request must wait for a read of the log
+	entered, release := shared.hold()
+	defer release()
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, h.abs("/api/me"), nil)
+	req.AddCookie(h.cookie("__Host-parlogin"))
+	go func() { // the client hangs up while the read is held
+		<-entered
+		cancel()
+	}()
+	h.handler.Load().(http.Handler).ServeHTTP(httptest.NewRecorder(), req)
+	if !errors.Is(h.errs.last(), ErrSessionStore) || !errors.Is(h.errs.last(), context.Canceled) {
+		t.Fatalf("error = %v, want ErrSessionStore caused by the cancellation", h.errs.last())
+	}
+	logs := h.logs.String()
+	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `level=DEBUG msg="parlogin: request failed"`) {
+		t.Fatalf("a client that went away was logged as an error:\n%s", logs)
+	}
 }
 
 // A replica whose view of the sessions ended elsewhere is a second old reads the log before it
