@@ -150,7 +150,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request, p Poli
 		u = s.user()
 		r = r.WithContext(NewContext(r.Context(), u))
 	}
-	if why := p.check(u, m.clock.providerNow(), m.cfg.ClockSkew); why != "" {
+	if why := p.check(u, m.clock.providerNow, m.cfg.ClockSkew); why != "" {
 		if isNavigation(r) {
 			m.cfg.Logger.InfoContext(r.Context(), "parlogin: step-up", "sub", u.Subject, "unmet", why, "policy", p.String())
 			m.emit(r.Context(), Event{Kind: EventStepUp, Subject: u.Subject})

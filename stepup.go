@@ -63,12 +63,13 @@ func (p Policy) maxAge() string {
 }
 
 // check reports why u's authentication does not meet p, or "" when it does. auth_time is compared
-// with the provider's clock (now), with skew allowed.
-func (p Policy) check(u *User, now time.Time, skew time.Duration) string {
+// with the provider's clock (now, read only for a MaxAge: the zero policy costs nothing), with skew
+// allowed.
+func (p Policy) check(u *User, now func() time.Time, skew time.Duration) string {
 	if len(p.ACR) > 0 && !slices.Contains(p.ACR, u.ACR) {
 		return "acr"
 	}
-	if p.MaxAge > 0 && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > p.MaxAge+skew) {
+	if p.MaxAge > 0 && (u.AuthTime.IsZero() || now().Sub(u.AuthTime) > p.MaxAge+skew) {
 		return "max_age"
 	}
 	return ""

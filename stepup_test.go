@@ -128,8 +128,9 @@ func TestStepUpPromptLogin(t *testing.T) {
 }
 
 func TestPolicyCheck(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	u := &User{ACR: "a", AuthTime: now.Add(-time.Minute)}
+	at := time.Unix(1_800_000_000, 0)
+	now := func() time.Time { return at }
+	u := &User{ACR: "a", AuthTime: at.Add(-time.Minute)}
 	for _, tc := range []struct {
 		p    Policy
 		want string
