@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -241,5 +242,28 @@ func TestLogoutRacesRefresh(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "session_*")); len(files) != 0 {
 		t.Fatalf("the store holds %v after logout: the refresh re-created the record", files)
+	}
+}
+
+// Every variable-length field of a session counts in the session cache's estimate of its memory,
+// which bounds the cache: a field left out (the DPoP key was) lets the cache outgrow its bound.
+func TestSessionDataSizeCountsEveryField(t *testing.T) {
+	var d sessionData
+	v := reflect.ValueOf(&d).Elem()
+	for i := range v.NumField() {
+		before := d.size()
+		switch f := v.Field(i); {
+		case f.Kind() == reflect.String:
+			f.SetString("four")
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Uint8:
+			f.SetBytes([]byte("four"))
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+			f.Set(reflect.ValueOf([]string{"four"}))
+		default:
+			continue
+		}
+		if d.size() < before+4 {
+			t.Errorf("sessionData.size leaves out %s", v.Type().Field(i).Name)
+		}
 	}
 }

@@ -88,7 +88,7 @@ func (c *sessionCache) forget(v string) {
 // size estimates the memory of d's variable parts.
 func (d *sessionData) size() int {
 	n := len(d.ID) + len(d.Issuer) + len(d.Client) + len(d.Subject) + len(d.SID) + len(d.ACR) + len(d.Claims) +
-		len(d.IDToken) + len(d.AccessToken) + len(d.TokenType) + len(d.RefreshToken)
+		len(d.IDToken) + len(d.AccessToken) + len(d.TokenType) + len(d.RefreshToken) + len(d.DPoPKey)
 	for _, amr := range d.AMR {
 		n += len(amr) + 16
 	}
