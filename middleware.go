@@ -147,8 +147,9 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request, p Poli
 			}
 			return r, false
 		}
-		u = s.user()
-		r = r.WithContext(NewContext(r.Context(), u))
+		var ctx context.Context
+		ctx, u = s.context(r.Context())
+		r = r.WithContext(ctx)
 	}
 	if why := p.check(u, m.clock.providerNow, m.cfg.ClockSkew); why != "" {
 		if isNavigation(r) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,8 +40,10 @@ type sessionData struct {
 	DPoPKey      string `json:"dk,omitempty"` // the key the tokens are bound to (Config.DPoP)
 }
 
-func (d *sessionData) user(expires time.Time) *User {
-	u := &User{Subject: d.Subject, Issuer: d.Issuer, ACR: d.ACR, AMR: d.AMR, Expiry: expires, claims: d.Claims, client: d.Client}
+// user returns the user of the session. AMR is clipped: d may be cached, and an append to the
+// user's AMR must not write into it.
+func (d *sessionData) user(expires time.Time) User {
+	u := User{Subject: d.Subject, Issuer: d.Issuer, ACR: d.ACR, AMR: slices.Clip(d.AMR), Expiry: expires, claims: d.Claims, client: d.Client}
 	if d.AuthTime != 0 {
 		u.AuthTime = time.Unix(d.AuthTime, 0)
 	}
@@ -89,7 +92,16 @@ type session struct {
 	rec     *record   // its record in the store; nil when served from the cache
 }
 
-func (s *session) user() *User { return s.data.user(s.expires) }
+func (s *session) user() *User {
+	u := s.data.user(s.expires)
+	return &u
+}
+
+// context returns ctx carrying the user of s, and that user.
+func (s *session) context(ctx context.Context) (context.Context, *User) {
+	c := &userContext{Context: ctx, user: s.data.user(s.expires)}
+	return c, &c.user
+}
 
 // serverSideCacheTTL is how long a session read from a server-side store is served from memory
 // without reading the store again: the bound on how long a record deleted there by something
@@ -161,7 +173,7 @@ func (s *sessionManager) load(r *http.Request, fresh bool) (*session, error) {
 			if s.revoked.ends(e.data) {
 				return nil, nil
 			}
-			return &session{data: e.data, expires: e.expires, key: raw}, nil
+			return &e.session, nil
 		}
 	}
 	cookie, err := r.Cookie(s.name)

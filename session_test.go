@@ -267,3 +267,16 @@ func TestSessionDataSizeCountsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// The session cache serves one decoded session to every request that sends its cookie: a handler
+// that appends to its user's AMR must not write into it.
+func TestUserAMRIsTheRequestsOwn(t *testing.T) {
+	amr := make([]string, 2, 4)
+	copy(amr, []string{"pwd", "otp"})
+	d := &sessionData{Subject: "alice", AMR: amr}
+	u := (&session{data: d}).user()
+	u.AMR = append(u.AMR, "planted")
+	if got := amr[:cap(amr)][2]; got != "" {
+		t.Fatalf("an append to a user's AMR wrote %q into the cached session", got)
+	}
+}

@@ -29,9 +29,8 @@ type sessionCache struct {
 }
 
 type cachedSession struct {
-	data    *sessionData
-	expires time.Time // the session's end
-	until   time.Time // the end of the entry: expires, or earlier
+	session           // served as it is, to every request that sends its key: never modified
+	until   time.Time // the end of the entry: the session's expiry, or earlier
 	size    int
 }
 
@@ -56,7 +55,11 @@ func (c *sessionCache) put(v string, d *sessionData, expires, until time.Time) {
 	if len(v) > maxCachedValue {
 		return
 	}
-	e := &cachedSession{data: d, expires: expires, until: until, size: len(v) + d.size() + cacheEntryOverhead}
+	// A copy of v: v is a slice of the request's Cookie header, which the key would otherwise keep
+	// alive, other cookies included.
+	key := strings.Clone(v)
+	e := &cachedSession{session: session{data: d, expires: expires, key: key}, until: until,
+		size: len(v) + d.size() + cacheEntryOverhead}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.entries[v]; ok {
@@ -69,9 +72,7 @@ func (c *sessionCache) put(v string, d *sessionData, expires, until time.Time) {
 		delete(c.entries, k)
 		c.bytes -= old.size
 	}
-	// A copy: v is a slice of the request's Cookie header, which the key would otherwise keep
-	// alive, other cookies included.
-	c.entries[strings.Clone(v)] = e
+	c.entries[key] = e
 	c.bytes += e.size
 }
 
