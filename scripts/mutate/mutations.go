@@ -391,7 +391,7 @@ var mutations = []mutation{
 		e("stepup.go", "if len(p.ACR) > 0 && !slices.Contains(p.ACR, u.ACR) {", "if false && len(p.ACR) > 0 && !slices.Contains(p.ACR, u.ACR) {")),
 	mut("policy max_age", "an authentication of any age meets the policy",
 		`^(TestStepUp|TestPolicyCheck)$`,
-		e("stepup.go", "(u.AuthTime.IsZero() || now.Sub(u.AuthTime) > p.MaxAge+skew)", "(u.AuthTime.IsZero() || false)")),
+		e("stepup.go", "(u.AuthTime.IsZero() || now().Sub(u.AuthTime) > p.MaxAge+skew)", "(u.AuthTime.IsZero() || false)")),
 	mut("clock offset bound", "any measured offset applies",
 		`^(TestClockOffsetEstimate|TestClockSkew)$`,
 		e("clock.go", "if applied > maxClockOffset || applied < -maxClockOffset {", "if false && (applied > maxClockOffset || applied < -maxClockOffset) {")),
