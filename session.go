@@ -84,7 +84,8 @@ func (d *sessionData) revocationKeys() []string {
 	return keys
 }
 
-// session is a signed-in user's session, as read from a request.
+// session is a signed-in user's session, as read from a request. One served from the cache is
+// shared by every request that sends its cookie: nothing modifies a session.
 type session struct {
 	data    *sessionData
 	expires time.Time // the earlier of the session's expiry and the store's
