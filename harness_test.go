@@ -326,6 +326,21 @@ func (h *harness) api(target string) *http.Response {
 	return h.do(req)
 }
 
+// apiWithCookies makes a non-navigation request to target with exactly cookieHeader as its Cookie
+// header, bypassing the browser's jar, and returns the status.
+func (h *harness) apiWithCookies(target, cookieHeader string) int {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.abs(target), nil)
+	req.Header.Set("Cookie", cookieHeader)
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	resp, err := h.app.Client().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func (h *harness) cookie(name string) *http.Cookie {
 	u, _ := url.Parse(h.app.URL)
 	for _, c := range h.jar.Cookies(u) {

@@ -427,17 +427,7 @@ func TestSessionCacheAliasingUncached(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.login("/private")
 	valid := h.cookie("__Host-parlogin").Value
-	ask := func(cookieHeader string) int {
-		req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/api/me", nil)
-		req.Header.Set("Cookie", cookieHeader)
-		req.Header.Set("Sec-Fetch-Mode", "cors")
-		resp, err := h.app.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	ask := func(cookieHeader string) int { return h.apiWithCookies("/api/me", cookieHeader) }
 	for _, planted := range []string{`x\y`, `"x"y"`, "x\x80y"} {
 		restarted, err := New(context.Background(), h.cfg)
 		if err != nil {
