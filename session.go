@@ -166,7 +166,7 @@ func (s *sessionManager) load(r *http.Request, fresh bool) (*session, error) {
 		return nil, err
 	}
 	now := s.now()
-	if !fresh {
+	if !fresh && fewCookies(r) {
 		// The cookie as sent, not parsed: Go checks each byte of a parsed value (a quarter of a
 		// signed-in request's time), and a raw value equal to a cache key, which came from
 		// r.Cookie, is the value that r.Cookie returns.
@@ -331,17 +331,34 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// firstCookie returns the value of the first cookie called name in r's Cookie headers, as sent.
+// firstCookie returns the value of the first cookie called name in r's Cookie headers, as sent,
+// split as net/http splits them: a part without "=" is a cookie with an empty value.
 func firstCookie(r *http.Request, name string) (string, bool) {
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			n, v, ok := strings.Cut(textproto.TrimString(part), "=")
-			if ok && textproto.TrimString(n) == name {
+			n, v, _ := strings.Cut(textproto.TrimString(part), "=")
+			if textproto.TrimString(n) == name {
 				return v, true
 			}
 		}
 	}
 	return "", false
+}
+
+// maxCookiesAsSent bounds the cookies of a request whose session cookie is looked up as sent. It
+// is far below the number beyond which net/http ignores every cookie of a request (3000 unless
+// GODEBUG httpcookiemaxnum says otherwise), so that a request whose cookies r.Cookie ignores is
+// never served from the cache; a request with more cookies is served through r.Cookie.
+const maxCookiesAsSent = 100
+
+// fewCookies reports whether r carries at most maxCookiesAsSent cookies, counted as net/http
+// counts them.
+func fewCookies(r *http.Request) bool {
+	n := 0
+	for _, line := range r.Header["Cookie"] {
+		n += strings.Count(line, ";") + 1
+	}
+	return n <= maxCookiesAsSent
 }

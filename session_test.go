@@ -126,6 +126,31 @@ func TestSessionCacheAliasing(t *testing.T) {
 	}
 }
 
+// A session is served from the cache only to a request whose cookie r.Cookie reads as that very
+// value: not when net/http reads an earlier part without "=" as the cookie, nor when it ignores
+// every cookie of a request that carries too many.
+func TestSessionCacheServesOnlyWhatRCookieReads(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.login("/private")
+	valid := h.cookie("__Host-parlogin").Value
+	ask := func(cookieHeader string) int { return h.apiWithCookies("/api/me", cookieHeader) }
+	if got := ask("__Host-parlogin=" + valid); got != http.StatusOK { // now cached
+		t.Fatalf("the session: %d", got)
+	}
+	for name, header := range map[string]string{
+		"a part without =":       "__Host-parlogin; __Host-parlogin=" + valid,
+		"more than 3000 cookies": "__Host-parlogin=" + valid + strings.Repeat(";", 3000),
+	} {
+		if got := ask(header); got != http.StatusUnauthorized {
+			t.Errorf("%s, which r.Cookie does not read as the session: %d, want 401", name, got)
+		}
+	}
+	many := "__Host-parlogin=" + valid + strings.Repeat("; a=b", maxCookiesAsSent)
+	if got := ask(many); got != http.StatusOK {
+		t.Fatalf("the session among %d cookies: %d", maxCookiesAsSent+1, got)
+	}
+}
+
 func TestSessionCacheBounds(t *testing.T) {
 	c := newSessionCache()
 	now := time.Now()
