@@ -126,6 +126,6 @@ func FuzzDecodeSession(f *testing.F) {
 			!now.Before(time.Unix(d.Expiry, 0)) || !expires.Equal(time.Unix(d.Expiry, 0)) {
 			t.Fatalf("live session %+v from %q", d, raw)
 		}
-		_ = d.user(expires) // builds without panicking
+		_ = d.user(expires, nil) // builds without panicking
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,10 +39,13 @@ type sessionData struct {
 	DPoPKey      string `json:"dk,omitempty"` // the key the tokens are bound to (Config.DPoP)
 }
 
-// user returns the user of the session. AMR is clipped: d may be cached, and an append to the
-// user's AMR must not write into it.
-func (d *sessionData) user(expires time.Time) User {
-	u := User{Subject: d.Subject, Issuer: d.Issuer, ACR: d.ACR, AMR: slices.Clip(d.AMR), Expiry: expires, claims: d.Claims, client: d.Client}
+// user returns the user of the session, with an AMR of its own, in amr's array when it fits: d
+// may be cached and shared by concurrent requests, and a handler may sort or edit its user's AMR.
+func (d *sessionData) user(expires time.Time, amr []string) User {
+	u := User{Subject: d.Subject, Issuer: d.Issuer, ACR: d.ACR, Expiry: expires, claims: d.Claims, client: d.Client}
+	if len(d.AMR) > 0 {
+		u.AMR = append(amr[:0], d.AMR...)
+	}
 	if d.AuthTime != 0 {
 		u.AuthTime = time.Unix(d.AuthTime, 0)
 	}
@@ -94,13 +96,14 @@ type session struct {
 }
 
 func (s *session) user() *User {
-	u := s.data.user(s.expires)
+	u := s.data.user(s.expires, nil)
 	return &u
 }
 
 // context returns ctx carrying the user of s, and that user.
 func (s *session) context(ctx context.Context) (context.Context, *User) {
-	c := &userContext{Context: ctx, user: s.data.user(s.expires)}
+	c := &userContext{Context: ctx}
+	c.user = s.data.user(s.expires, c.amr[:])
 	return c, &c.user
 }
 

@@ -2,10 +2,12 @@ package parlogin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -283,15 +285,30 @@ func TestSessionDataSizeCountsEveryField(t *testing.T) {
 	}
 }
 
-// The session cache serves one decoded session to every request that sends its cookie: a handler
-// that appends to its user's AMR must not write into it.
+// A user's AMR is the request's own: a handler that appends to it, sorts it or edits it changes
+// nothing in the session, which a cache may share with concurrent requests.
 func TestUserAMRIsTheRequestsOwn(t *testing.T) {
-	amr := make([]string, 2, 4)
-	copy(amr, []string{"pwd", "otp"})
-	d := &sessionData{Subject: "alice", AMR: amr}
-	u := (&session{data: d}).user()
-	u.AMR = append(u.AMR, "planted")
-	if got := amr[:cap(amr)][2]; got != "" {
-		t.Fatalf("an append to a user's AMR wrote %q into the cached session", got)
+	for _, methods := range [][]string{{"pwd", "otp"}, {"pwd", "otp", "hwk"}} {
+		amr := make([]string, len(methods), len(methods)+2)
+		copy(amr, methods)
+		sess := &session{data: &sessionData{Subject: "alice", AMR: amr}}
+		_, fromContext := sess.context(context.Background())
+		for _, u := range []*User{sess.user(), fromContext} {
+			u.AMR[0] = "edited"
+			slices.Reverse(u.AMR)
+			u.AMR = append(u.AMR, "planted")
+		}
+		if !slices.Equal(amr, methods) || amr[:cap(amr)][len(methods)] != "" {
+			t.Fatalf("a handler's edits of its user's AMR reached the session: %q", amr[:cap(amr)])
+		}
+	}
+}
+
+// Printing a signed-in request's context, as some loggers do, does not print the user's claims.
+func TestUserContextPrintsNoClaims(t *testing.T) {
+	sess := &session{data: &sessionData{Subject: "alice", Claims: []byte(`{"email":"alice@example.com"}`)}}
+	ctx, _ := sess.context(context.Background())
+	if s := fmt.Sprint(ctx); strings.Contains(s, "alice") || !strings.Contains(s, "context.Background.WithValue(") {
+		t.Fatalf("the context prints as %q", s)
 	}
 }

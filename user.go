@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -45,11 +46,21 @@ func NewContext(ctx context.Context, u *User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
 }
 
-// userContext carries a user as NewContext's context does, in one allocation with the user: it is
-// made on every request of a signed-in user.
+// userContext carries a user as NewContext's context does, in one allocation with the user and
+// its AMR (which most providers fill with one or two methods): it is made on every request of a
+// signed-in user.
 type userContext struct {
 	context.Context
 	user User
+	amr  [2]string
+}
+
+// String names the context as context.WithValue's would, without printing the user's claims.
+func (c *userContext) String() string {
+	if s, ok := c.Context.(fmt.Stringer); ok {
+		return s.String() + ".WithValue(parlogin.userKey, *parlogin.User)"
+	}
+	return fmt.Sprintf("%T.WithValue(parlogin.userKey, *parlogin.User)", c.Context)
 }
 
 func (c *userContext) Value(key any) any {
