@@ -334,6 +334,37 @@ func TestClientGoneIsNotAStoreFailure(t *testing.T) {
 	}
 }
 
+// cancelledShared is shared state whose reads, once failing is set, fail with a cancellation of
+// its own, such as a client library whose pool was closed, while the request waiting is live.
+type cancelledShared struct {
+	Shared
+	failing atomic.Bool
+}
+
+func (c *cancelledShared) Read(ctx context.Context, cursor string) ([][]byte, string, error) {
+	if c.failing.Load() {
+		return nil, "", fmt.Errorf("pool closed: %w", context.Canceled)
+	}
+	return c.Shared.Read(ctx, cursor)
+}
+
+// A store that fails with a cancellation of its own, while the client still waits, is a failing
+// store: logged as an error, not passed over as a client that went away.
+func TestStoreCancellationIsAFailure(t *testing.T) {
+	clk := newClock()
+	shared := &cancelledShared{Shared: newMemoryShared(clk.Now)}
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Shared = shared; c.Now = clk.Now }})
+	h.login("/private")
+	shared.failing.Store(true)
+	clk.Add(revocationsStale) // the request must read the log
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503", resp.StatusCode)
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, `level=ERROR msg="parlogin: request failed"`) {
+		t.Fatalf("a store failing with a cancellation of its own was not logged as an error:\n%s", logs)
+	}
+}
+
 // A replica whose view of the sessions ended elsewhere is a second old reads the log before it
 // serves a session: a logout on another replica ends a copy of the cookie there within a second.
 func TestRevocationsReadBeforeServing(t *testing.T) {
