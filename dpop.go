@@ -147,7 +147,10 @@ func (t dpopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t dpopTransport) send(req *http.Request) (*http.Response, error) {
 	origin := req.URL.Scheme + "://" + req.URL.Host
 	htu := origin + req.URL.EscapedPath() // without query and fragment (RFC 9449 §4.2)
-	token, _ := strings.CutPrefix(req.Header.Get("Authorization"), "DPoP ")
+	token := ""
+	if scheme, value, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "DPoP") {
+		token = value // for ath; an auth scheme is case-insensitive (RFC 9110 §11.1)
+	}
 	proof, err := t.key.proof(req.Method, htu, t.nonces.get(origin), token, t.now())
 	if err != nil {
 		return nil, err
@@ -204,6 +207,12 @@ type apiTransport struct {
 }
 
 func (t apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !redirectedWithinOrigin(req) {
+		// A redirect to another origin, such as a download on a storage service: the token is
+		// the user's credential for the API only, and net/http's own rule, which drops the
+		// Authorization header of such a redirect, cannot see a header set here.
+		return t.base.RoundTrip(req)
+	}
 	req = req.Clone(req.Context())
 	if t.dpop == nil {
 		req.Header.Set("Authorization", "Bearer "+t.token)
@@ -213,11 +222,22 @@ func (t apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.dpop.RoundTrip(req)
 }
 
+// redirectedWithinOrigin reports whether req is the first request of a call, or a redirect to the
+// origin (scheme, host and port) of that first request.
+func redirectedWithinOrigin(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	return first == req || (strings.EqualFold(first.URL.Scheme, req.URL.Scheme) && strings.EqualFold(first.URL.Host, req.URL.Host))
+}
+
 // Client returns a copy of base (http.DefaultClient when nil) that calls APIs on behalf of the
 // signed-in user of r: it adds the access token of [Middleware.Token] (refreshed first when it has
 // expired, so call Client before writing the response) to every request, as a Bearer token, or,
 // with Config.DPoP, as a DPoP-bound token with a proof of the session's key for each request
-// (RFC 9449 §7), sent once more with the API's DPoP-Nonce when it asks for one. It needs
+// (RFC 9449 §7), sent once more with the API's DPoP-Nonce when it asks for one. A redirect to
+// another origin than the request's is followed without the token. It needs
 // Config.SaveTokens, and reports the errors of Token.
 func (m *Middleware) Client(w http.ResponseWriter, r *http.Request, base *http.Client) (*http.Client, error) {
 	tok, d, err := m.token(w, r)

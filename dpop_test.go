@@ -2,6 +2,7 @@ package parlogin
 
 import (
 	"crypto"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -103,6 +104,97 @@ func TestDPoPTransportNonce(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || calls.Load() != want {
 			t.Fatalf("request %d: %d after %d calls, want 200 after %d", i, resp.StatusCode, calls.Load(), want)
+		}
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// proofClaims returns the claims of the DPoP proof of req, verified with the key in its header.
+func proofClaims(t *testing.T, req *http.Request) (claims struct{ ATH string }) {
+	t.Helper()
+	jws, err := jose.ParseSignedCompact(req.Header.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatalf("proof: %v", err)
+	}
+	payload, err := jws.Verify(jws.Signatures[0].Header.JSONWebKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(payload, &claims)
+	return claims
+}
+
+// A proof's ath is the hash of the access token whatever the case of the DPoP scheme that carries
+// it: go-oidc's UserInfo sends the token type as the provider spelt it, such as "dpop".
+func TestDPoPProofATHAnyCase(t *testing.T) {
+	key, _ := newDPoPKey()
+	var proof struct{ ATH string }
+	transport := dpopTransport{key: key, nonces: &dpopNonces{}, now: time.Now,
+		base: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			proof = proofClaims(t, req)
+			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: req}, nil
+		})}
+	sum := sha256.Sum256([]byte("tok"))
+	for _, scheme := range []string{"DPoP", "dpop", "DPOP"} {
+		req := httptest.NewRequest(http.MethodGet, "https://op.example/userinfo", nil)
+		req.Header.Set("Authorization", scheme+" tok")
+		if _, err := transport.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+		if proof.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) {
+			t.Errorf("Authorization %q: ath %q, want the hash of the token", scheme+" tok", proof.ATH)
+		}
+	}
+}
+
+// An API client sends the user's token on a redirect within the API's origin, and never on a
+// redirect to another origin, such as a download on a storage service.
+func TestAPIClientTokenStaysWithinOrigin(t *testing.T) {
+	var elsewhere atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Store(r.Header.Get("Authorization") + r.Header.Get("DPoP"))
+	}))
+	defer other.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moved":
+			http.Redirect(w, r, "/here", http.StatusFound)
+		case "/download":
+			http.Redirect(w, r, other.URL+"/file", http.StatusFound)
+		case "/here":
+			if !strings.HasSuffix(r.Header.Get("Authorization"), " tok") {
+				http.Error(w, "no token", http.StatusUnauthorized)
+			}
+		}
+	}))
+	defer api.Close()
+	key, _ := newDPoPKey()
+	for name, transport := range map[string]apiTransport{
+		"Bearer": {base: http.DefaultTransport, token: "tok", tokenType: "Bearer"},
+		"DPoP": {base: http.DefaultTransport, token: "tok", tokenType: "DPoP",
+			dpop: &dpopTransport{base: http.DefaultTransport, key: key, nonces: &dpopNonces{}, now: time.Now}},
+	} {
+		client := &http.Client{Transport: transport}
+		resp, err := client.Get(api.URL + "/moved")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: a redirect within the API's origin: %d, want the token sent again", name, resp.StatusCode)
+		}
+		elsewhere.Store("unreached")
+		resp, err = client.Get(api.URL + "/download")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := elsewhere.Load(); got != "" {
+			t.Errorf("%s: another origin got %q", name, got)
 		}
 	}
 }
