@@ -53,7 +53,9 @@ func (m *Middleware) withClientAuth(ctx context.Context, call func(key signingKe
 		return err
 	}
 	if retryErr := call(keys[1]); retryErr != nil {
-		return err
+		// The previous secret's own answer: a refusal of it, or a request for a DPoP nonce,
+		// which the caller retries (RFC 9449 §8).
+		return retryErr
 	}
 	m.accepted(ctx, false)
 	return nil

@@ -1,7 +1,9 @@
 package parlogin
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +71,37 @@ func TestClientSecretRotation(t *testing.T) {
 			t.Fatalf("past keepPrevious, with a provider that has only the previous secret: %d, %v", resp.StatusCode, h.errs.last())
 		}
 	})
+}
+
+// During a rotation with the new secret refused, a provider that asks for its DPoP nonce when
+// the previous secret is tried gets the request again, with it: the error of the call is the
+// previous secret's answer, not the refusal of the new one.
+func TestClientSecretRotationWithDPoPNonce(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	newSecret := strings.Repeat("n", 43)
+	if err := h.auth.SetClientSecret(newSecret, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var answers []string
+	nonceSent := false
+	err := withDPoPNonce(func() error {
+		return h.auth.withClientAuth(context.Background(), func(key signingKey) error {
+			switch {
+			case string(key.secret) == newSecret:
+				answers = append(answers, "invalid_client")
+				return &ProviderError{Endpoint: EndpointToken, StatusCode: http.StatusUnauthorized, Code: "invalid_client"}
+			case !nonceSent:
+				nonceSent = true
+				answers = append(answers, "use_dpop_nonce")
+				return &ProviderError{Endpoint: EndpointToken, StatusCode: http.StatusBadRequest, Code: "use_dpop_nonce"}
+			}
+			answers = append(answers, "ok")
+			return nil
+		})
+	})
+	if err != nil || !slices.Equal(answers, []string{"invalid_client", "use_dpop_nonce", "invalid_client", "ok"}) {
+		t.Fatalf("error %v after the answers %v", err, answers)
+	}
 }
 
 // A rotation while logins are in flight: every login succeeds, whichever secret signed it.
