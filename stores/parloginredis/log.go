@@ -3,6 +3,8 @@ package parloginredis
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -29,11 +31,15 @@ import (
 // expiries memory grows to a node per live message. A sorted set frees each member as it goes, so
 // the log's memory stays that of the messages live at the last Publish.
 //
-// Cursors carry the epoch with the sequence number. When Redis loses its data (a restart without
-// persistence, a failover to a replica that had not caught up, an eviction), the next Publish
-// starts a new history with a new epoch and numbers from 1 again, and a Read with a cursor of an
-// older history reads the new one from its start: numbers alone cannot tell, since the new
-// history's may be lower, or already higher, than an old cursor's.
+// Cursors carry the epoch with the sequence number, and a mark of the message at that number.
+// When Redis loses its data (a restart without persistence, an eviction), the next Publish starts
+// a new history with a new epoch and numbers from 1 again, and a Read with a cursor of an older
+// history reads the new one from its start: numbers alone cannot tell, since the new history's may
+// be lower, or already higher, than an old cursor's. When Redis comes back with older data under
+// the same epoch (a restart from a snapshot, or from an append-only file that lost its last
+// second; a failover to a replica that had not caught up), the numbers after the older data's are
+// given again, to other messages: a Read whose cursor's message is no longer there as it was
+// reads the log from its start.
 //
 // All three keys expire (PEXPIREAT) with the log's latest-expiring message, so a log that nobody
 // publishes to any more goes away entirely.
@@ -84,8 +90,10 @@ return seq
 `)
 
 // readScript reads a page of the log after a cursor. KEYS: meta, messages. ARGV: the cursor's
-// epoch and sequence number ("" for the start), the page size. It returns the log's epoch (""
-// when there is no log) and the messages' members ("seq:message").
+// epoch, sequence number ("" for the start) and mark, the page size. It returns the log's epoch
+// ("" when there is no log) and the messages' members ("seq:message"). A cursor whose message is
+// gone, or another, reads from the start: the log came back older (or the message expired, and a
+// replica reads again what it has read, which revocations allow).
 var readScript = redis.NewScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -93,9 +101,12 @@ if not epoch then
 end
 local start = '-inf'
 if epoch == ARGV[1] and ARGV[2] ~= '' then
-	start = '(' .. ARGV[2]
+	local at = redis.call('ZRANGE', KEYS[2], ARGV[2], ARGV[2], 'BYSCORE')
+	if #at == 1 and string.sub(redis.sha1hex(at[1]), 1, 16) == ARGV[3] then
+		start = '(' .. ARGV[2]
+	end
 end
-return {epoch, redis.call('ZRANGE', KEYS[2], start, '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))}
+return {epoch, redis.call('ZRANGE', KEYS[2], start, '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[4]))}
 `)
 
 // Publish appends msg to the log that every replica reads, where it stays at least until exp,
@@ -113,8 +124,8 @@ func (s *Shared) Publish(ctx context.Context, msg []byte, exp time.Time) error {
 // from; the empty cursor reads every message still kept. It does not wait for messages.
 //
 // A cursor names a history of the log as well as a place in it (see [Shared]): after Redis lost
-// the log, a cursor from before reads the new log from its start, so no message published since
-// is missed. Messages may then be read that a replica read before the loss, if Redis kept some
+// the log, or came back with an older one, a cursor from before reads the log from its start, so
+// no message published since is missed. Messages may then be read that a replica read before the loss, if Redis kept some
 // (a failover): parlogin's revocations may be applied twice.
 func (s *Shared) Read(ctx context.Context, cursor string) ([][]byte, string, error) {
 	type page struct {
@@ -123,9 +134,9 @@ func (s *Shared) Read(ctx context.Context, cursor string) ([][]byte, string, err
 	}
 	p, err := call(ctx, s.timeout, "reading the log", func(ctx context.Context) (page, error) {
 		var all [][]byte
-		epoch, seq := parseCursor(cursor)
+		epoch, seq, mark := parseCursor(cursor)
 		for {
-			res, err := readScript.Run(ctx, s.client, []string{s.log.meta, s.log.msgs}, epoch, seq, logPage).Slice()
+			res, err := readScript.Run(ctx, s.client, []string{s.log.meta, s.log.msgs}, epoch, seq, mark, logPage).Slice()
 			if err != nil {
 				return page{}, err
 			}
@@ -139,31 +150,55 @@ func (s *Shared) Read(ctx context.Context, cursor string) ([][]byte, string, err
 				// No log: read the next one from its start.
 				return page{all, ""}, nil
 			case len(seqs) > 0:
-				epoch, seq = gotEpoch, seqs[len(seqs)-1]
+				last := len(seqs) - 1
+				epoch, seq, mark = gotEpoch, seqs[last], memberMark(seqs[last], msgs[last])
 			case gotEpoch != epoch:
 				// A new log, empty so far: nothing of the old cursor applies.
-				epoch, seq = gotEpoch, ""
+				epoch, seq, mark = gotEpoch, "", ""
 			}
 			if len(seqs) < logPage {
-				return page{all, formatCursor(epoch, seq)}, nil
+				return page{all, formatCursor(epoch, seq, mark)}, nil
 			}
 		}
 	})
 	return p.msgs, p.next, err
 }
 
-// A cursor is epoch + "/" + the sequence number of the last message read, or epoch + "/"
-// before any message.
-func formatCursor(epoch, seq string) string { return epoch + "/" + seq }
-
-// parseCursor returns the epoch and sequence number of cursor; a cursor that is not one of ours
-// reads from the start.
-func parseCursor(cursor string) (epoch, seq string) {
-	epoch, seq, ok := strings.Cut(cursor, "/")
-	if !ok || epoch == "" || (seq != "" && !isSeq(seq)) {
-		return "", ""
+// A cursor is epoch + "/" + the sequence number of the last message read + "/" + its mark, or
+// epoch + "/" before any message.
+func formatCursor(epoch, seq, mark string) string {
+	if seq == "" {
+		return epoch + "/"
 	}
-	return epoch, seq
+	return epoch + "/" + seq + "/" + mark
+}
+
+// parseCursor returns the epoch, sequence number and mark of cursor; a cursor that is not one of
+// ours reads from the start.
+func parseCursor(cursor string) (epoch, seq, mark string) {
+	epoch, rest, ok := strings.Cut(cursor, "/")
+	if !ok || epoch == "" {
+		return "", "", ""
+	}
+	if rest == "" {
+		return epoch, "", ""
+	}
+	seq, mark, ok = strings.Cut(rest, "/")
+	if !ok || !isSeq(seq) || len(mark) != markLen {
+		return "", "", ""
+	}
+	return epoch, seq, mark
+}
+
+// markLen is the length of a message's mark: 64 bits of the SHA-1 of its member (which the
+// script computes too, with redis.sha1hex), in hexadecimal. It tells one message from another at
+// the same number, not an adversary's: only parlogin writes the log.
+const markLen = 16
+
+// memberMark returns the mark of the message msg at number seq.
+func memberMark(seq string, msg []byte) string {
+	sum := sha1.Sum(append([]byte(seq+":"), msg...)) //nolint:gosec // not for security: see markLen
+	return hex.EncodeToString(sum[:])[:markLen]
 }
 
 // isSeq reports whether s is a sequence number: up to 15 digits, exact in a sorted set's score

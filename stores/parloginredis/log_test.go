@@ -83,7 +83,7 @@ func TestLogOrderAndCursor(t *testing.T) {
 	wantMsgs(t, "Read by another replica", msgs, "1", "2", "3", "4")
 
 	// A cursor that is not one of ours reads from the start rather than fail for ever.
-	for _, bad := range []string{"garbage", "/", "x/1-", "x/not-an-id", "x/1-2-3"} {
+	for _, bad := range []string{"garbage", "/", "x/1", "x/1/", "x/1/0123", "x/1-/0123456789abcdef", "x/not-an-id/0123456789abcdef"} {
 		msgs, _ = read(t, s, bad)
 		wantMsgs(t, "Read("+bad+")", msgs, "1", "2", "3", "4")
 	}
@@ -336,4 +336,54 @@ func TestLogAfterRestart(t *testing.T) {
 	publish(t, s, "after 3", hour)
 	msgs, _ = read(t, s, next)
 	wantMsgs(t, "Read on after the restart", msgs, "after 3")
+}
+
+// When Redis comes back with older data under the same epoch (a restart from a snapshot, a
+// failover to a replica that had not caught up), the numbers after the older data's are given
+// again: a cursor taken before reads every message published since, whether the log has not yet
+// reached the cursor's number again or has passed it.
+func TestLogAfterRollback(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.Client()
+	s := parloginredis.New(c)
+	ctx := context.Background()
+	hour := time.Now().Add(time.Hour)
+	keys := []string{logMeta, logMsgs, logExp}
+
+	publish(t, s, "a", hour)
+	snapshot := map[string]string{}
+	for _, k := range keys {
+		dump, err := c.Dump(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		snapshot[k] = dump
+	}
+	restore := func() {
+		t.Helper()
+		for _, k := range keys {
+			if err := c.RestoreReplace(ctx, k, 0, snapshot[k]).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	publish(t, s, "b", hour)
+	publish(t, s, "c", hour)
+	msgs, cursor := read(t, s, "")
+	wantMsgs(t, "Read before the rollback", msgs, "a", "b", "c")
+
+	restore()
+	publish(t, s, "logout after the rollback", hour) // number 2, below the cursor's 3
+	msgs, _ = read(t, s, cursor)
+	wantMsgs(t, "Read before the log reached the cursor's number again", msgs, "a", "logout after the rollback")
+
+	restore()
+	for _, m := range []string{"x", "y", "z"} { // numbers 2, 3 and 4: the cursor's number holds another message
+		publish(t, s, m, hour)
+	}
+	msgs, next := read(t, s, cursor)
+	wantMsgs(t, "Read after the log passed the cursor's number", msgs, "a", "x", "y", "z")
+	publish(t, s, "on", hour)
+	msgs, _ = read(t, s, next)
+	wantMsgs(t, "Read on after the rollback", msgs, "on")
 }
