@@ -212,8 +212,11 @@ func (s *sessionManager) loadRecord(r *http.Request) (*record, *sessionData, err
 		return nil, nil, nil
 	}
 	rec, ok, err := s.store.load(r, s.name, cookie.Value)
-	if err != nil || !ok {
-		return rec, nil, err
+	if err != nil {
+		return rec, nil, fmt.Errorf("%w: reading the session: %w", ErrSessionStore, err)
+	}
+	if !ok {
+		return rec, nil, nil
 	}
 	d, _, ok := s.decode(rec, s.now())
 	if !ok {

@@ -3,13 +3,17 @@ package parlogin
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -310,5 +314,42 @@ func TestUserContextPrintsNoClaims(t *testing.T) {
 	ctx, _ := sess.context(context.Background())
 	if s := fmt.Sprint(ctx); strings.Contains(s, "alice") || !strings.Contains(s, "context.Background.WithValue(") {
 		t.Fatalf("the context prints as %q", s)
+	}
+}
+
+// socketGoneStore is a server-side store whose server, once down is set, cannot be dialled: its
+// unix socket is gone while it restarts, and the dial fails with ENOENT.
+type socketGoneStore struct {
+	*sessions.FilesystemStore
+	down *atomic.Bool
+}
+
+func (s socketGoneStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	if s.down.Load() {
+		return nil, &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.ENOENT)}
+	}
+	return s.FilesystemStore.New(r, name)
+}
+
+// A store that cannot reach its server is a failing store whatever its error, ENOENT included:
+// a signed-in request gets 503, not 401 as if signed out, and so does a logout, which must not
+// answer as if it had ended a session that it could not even read.
+func TestStoreUnreachableIsNotSignedOut(t *testing.T) {
+	clk := newClock()
+	down := new(atomic.Bool)
+	files := sessions.NewFilesystemStore(t.TempDir(), []byte(testSecret))
+	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Store, c.Now = socketGoneStore{files, down}, clk.Now }})
+	h.login("/private")
+	down.Store(true)
+	clk.Add(serverSideCacheTTL) // read from the store, not from memory
+	if resp := h.api("/api/me"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a signed-in request: %d, want 503", resp.StatusCode)
+	}
+	if resp := h.navigate(http.MethodPost, "/auth/logout", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a logout: %d, want 503", resp.StatusCode)
+	}
+	down.Store(false)
+	if !h.signedIn() {
+		t.Fatal("the session is lost once the store is back")
 	}
 }

@@ -116,11 +116,14 @@ func (g gorillaStore) load(r *http.Request, name, _ string) (*record, bool, erro
 	}
 	rec := &record{name: name, session: s}
 	var cookieErr securecookie.Error
+	var pathErr *fs.PathError
 	switch {
 	case err == nil:
-	case errors.As(err, &cookieErr) && !cookieErr.IsInternal(), errors.Is(err, fs.ErrNotExist):
+	case errors.As(err, &cookieErr) && !cookieErr.IsInternal(),
+		errors.As(err, &pathErr) && errors.Is(pathErr.Err, fs.ErrNotExist):
 		// A cookie that does not decode, or names a record that is gone (a FilesystemStore's
-		// deleted file): no session.
+		// deleted file): no session. Not any error that is ErrNotExist: a store that cannot dial
+		// its server's unix socket, gone while the server restarts, fails with ENOENT too.
 		return rec, false, nil
 	default:
 		return rec, false, err

@@ -328,6 +328,12 @@ var mutations = []mutation{
 		e("errorpage.go", `h.Set("Content-Security-Policy",`, `h.Set("X-Mutated",`)),
 
 	// Replicas and shared state.
+	mut("unreachable store fails closed", "any ENOENT from the store means no session",
+		`^TestStoreUnreachableIsNotSignedOut$`,
+		e("store.go", "errors.As(err, &pathErr) && errors.Is(pathErr.Err, fs.ErrNotExist):", "pathErr == nil && errors.Is(err, fs.ErrNotExist):")),
+	mut("unreachable store fails closed", "a logout takes an unreadable store for no session",
+		`^TestStoreUnreachableIsNotSignedOut$`,
+		e("session.go", "\tif err != nil {\n\t\treturn rec, nil, fmt.Errorf(\"%w: reading the session: %w\", ErrSessionStore, err)\n\t}", "\tif err != nil {\n\t\treturn rec, nil, nil\n\t}")),
 	mut("log cursors checked", "a cursor's message is not checked, only its history",
 		`^TestLogAfterRollback$`,
 		e("stores/parloginredis/log.go", "if #at == 1 and string.sub(redis.sha1hex(at[1]), 1, 16) == ARGV[3] then", "if true then")).in(redisModule).with(interop),
