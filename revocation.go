@@ -159,6 +159,9 @@ func (v *revocations) current(ctx context.Context) error {
 	v.reading.Lock()
 	err := v.readErr
 	v.reading.Unlock()
+	if err == nil { // the read ended well, but began too long ago
+		err = fmt.Errorf("the last read of the log began more than %v ago", revocationsStale)
+	}
 	return fmt.Errorf("%w: reading the sessions ended on other replicas: %w", ErrSessionStore, err)
 }
 
