@@ -520,7 +520,11 @@ const clockWarn = 5 * time.Second
 // app's clock. answered says whether the provider answered at all.
 func clockResult(cfg Config, clock *clockOffset, answered bool) CheckResult {
 	clock.mu.Lock()
-	offset, samples := clock.estimate, clock.samples
+	samples := clock.taken
+	var offset time.Duration
+	if samples > 0 {
+		offset = clock.estimate()
+	}
 	clock.mu.Unlock()
 	res := CheckResult{Check: checkClock}
 	switch {

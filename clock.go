@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,10 @@ const (
 	clockOffsetReported = time.Second
 	// clockWarnEvery bounds the warnings about an offset beyond maxClockOffset.
 	clockWarnEvery = time.Minute
+	// clockSamples is how many of the latest samples the estimate is the median of: one or two odd
+	// answers (a provider node with a wrong clock) do not move it, and a change of either clock
+	// shows within three answers.
+	clockSamples = 5
 )
 
 // clockOffset estimates the offset of the provider's clock from the app's.
@@ -34,10 +39,24 @@ type clockOffset struct {
 	applied atomic.Int64 // nanoseconds; 0 while beyond maxClockOffset
 
 	mu       sync.Mutex
-	estimate time.Duration
-	samples  int
-	reported time.Duration // the applied offset last reported in an event
+	samples  [clockSamples]time.Duration // the latest, in a ring
+	taken    int                         // samples taken, up to clockSamples
+	next     int                         // where in the ring the next sample goes
+	reported time.Duration               // the applied offset last reported in an event
 	warnedAt time.Time
+}
+
+// estimate returns the median of the samples; of two middle ones, the smaller offset, so that an
+// odd second answer does not move the first by half its error. c.mu is held.
+func (c *clockOffset) estimate() time.Duration {
+	sorted := c.samples
+	s := sorted[:c.taken]
+	slices.Sort(s)
+	mid := s[len(s)/2]
+	if len(s)%2 == 0 && s[len(s)/2-1].Abs() < mid.Abs() {
+		mid = s[len(s)/2-1]
+	}
+	return mid
 }
 
 // providerNow returns the provider's time: the app's clock corrected by the applied offset.
@@ -46,9 +65,13 @@ func (c *clockOffset) providerNow() time.Time {
 }
 
 // observe takes a sample from an answer of the provider: its Date header, and the app's time when
-// the request was sent and when the answer came.
-func (c *clockOffset) observe(ctx context.Context, date string, sent, received time.Time) {
-	d, err := http.ParseTime(date)
+// the request was sent and when the answer came. An answer with an Age header comes from a cache
+// (RFC 9111 §5.1): its Date is the provider's time when the cache got it, not now.
+func (c *clockOffset) observe(ctx context.Context, h http.Header, sent, received time.Time) {
+	if h.Get("Age") != "" {
+		return
+	}
+	d, err := http.ParseTime(h.Get("Date"))
 	if err != nil {
 		return
 	}
@@ -57,13 +80,10 @@ func (c *clockOffset) observe(ctx context.Context, date string, sent, received t
 	sample := d.Add(time.Second / 2).Sub(sent.Add(received.Sub(sent) / 2))
 
 	c.mu.Lock()
-	if c.samples == 0 {
-		c.estimate = sample
-	} else {
-		c.estimate += (sample - c.estimate) / 4 // smoothed: one odd answer moves it a little
-	}
-	c.samples++
-	estimate := c.estimate
+	c.samples[c.next] = sample
+	c.next = (c.next + 1) % clockSamples
+	c.taken = min(c.taken+1, clockSamples)
+	estimate := c.estimate()
 	applied := estimate
 	warn := false
 	if applied > maxClockOffset || applied < -maxClockOffset {

@@ -62,8 +62,8 @@ func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	if date := resp.Header.Get("Date"); t.clock != nil && date != "" {
-		t.clock.observe(req.Context(), date, sent, t.clock.now())
+	if t.clock != nil {
+		t.clock.observe(req.Context(), resp.Header, sent, t.clock.now())
 	}
 	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxResponseBody, cancel: cancel}
 	return resp, nil

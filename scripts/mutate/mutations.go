@@ -416,9 +416,12 @@ var mutations = []mutation{
 	mut("clock offset bound", "any measured offset applies",
 		`^(TestClockOffsetEstimate|TestClockSkew)$`,
 		e("clock.go", "if applied > maxClockOffset || applied < -maxClockOffset {", "if false && (applied > maxClockOffset || applied < -maxClockOffset) {")),
-	mut("clock offset smoothed", "one answer sets the offset",
+	mut("clock offset a median", "the latest answer sets the offset",
 		`^TestClockOffsetEstimate$`,
-		e("clock.go", "c.estimate += (sample - c.estimate) / 4", "c.estimate = sample")),
+		e("clock.go", "estimate := c.estimate()", "estimate := sample")),
+	mut("cached answers not sampled", "an answer with an Age header is a sample",
+		`^TestClockOffsetEstimate$`,
+		e("clock.go", `if h.Get("Age") != "" {`, `if false && h.Get("Age") != "" {`)),
 
 	// Client authentication.
 	mut("HMAC key length", "Config takes a short client secret",
