@@ -137,6 +137,11 @@ func TestFAPI2Config(t *testing.T) {
 		{"RS256", func(c *Config) { c.ClientKeys[0].Algorithm = "RS256" }, "RS256, which FAPI 2.0 forbids"},
 		{"endpoint audience", func(c *Config) { c.AssertionAudience = AudienceEndpoint }, "AssertionAudience must be AudienceIssuer"},
 		{"RS256 ID tokens", func(c *Config) { c.IDTokenSigningAlgs = []string{"RS256"} }, "IDTokenSigningAlgs may hold only"},
+		{"http redirect", func(c *Config) { c.RedirectURL = "http://app.example/auth/callback" }, "RedirectURL must be an https URL"},
+		{"http issuer", func(c *Config) { c.Issuer = "http://op.example/as" }, "Issuer must be an https URL"},
+		{"http on loopback", func(c *Config) {
+			c.Issuer, c.RedirectURL = "http://127.0.0.1:9000", "http://localhost:8080/auth/callback"
+		}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

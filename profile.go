@@ -1,6 +1,7 @@
 package parlogin
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 
@@ -21,7 +22,9 @@ type Profile int
 //   - ID tokens signed with PS256, ES256 or EdDSA (IDTokenSigningAlgs, and what the provider
 //     publishes);
 //   - the provider's promise of the iss authorization response parameter (RFC 9207), which every
-//     response must then carry.
+//     response must then carry;
+//   - https for the Issuer and the RedirectURL (plain http only on a loopback host, for trying an
+//     app on one machine).
 //
 // The provider must answer an authorization code's exchange within its 60-second life: parlogin
 // redeems codes at once.
@@ -42,6 +45,13 @@ func fapi2Problems(c Config) []string {
 	for _, alg := range c.IDTokenSigningAlgs {
 		if !slices.Contains(fapi2Algs, alg) {
 			problems = append(problems, "Profile FAPI2: IDTokenSigningAlgs may hold only "+strings.Join(fapi2Algs, ", ")+", not "+alg)
+		}
+	}
+	// TLS to and from every endpoint (§5.2.1), and no http redirect URI (§5.3.2.2): the loopback
+	// exception, which the profile grants native apps, lets an app be tried on one machine.
+	for _, setting := range []struct{ name, url string }{{"Issuer", c.Issuer}, {"RedirectURL", c.RedirectURL}} {
+		if u, err := url.Parse(setting.url); err == nil && u.Scheme != "https" && !isLoopback(u.Hostname()) {
+			problems = append(problems, "Profile FAPI2: "+setting.name+" must be an https URL (plain http only on a loopback host)")
 		}
 	}
 	return problems
