@@ -3,7 +3,7 @@ package parloginredis
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
+	"crypto/sha1" //nolint:gosec // G505: not for security, see markLen
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -197,7 +197,7 @@ const markLen = 16
 
 // memberMark returns the mark of the message msg at number seq.
 func memberMark(seq string, msg []byte) string {
-	sum := sha1.Sum(append([]byte(seq+":"), msg...)) //nolint:gosec // not for security: see markLen
+	sum := sha1.Sum(append([]byte(seq+":"), msg...)) //nolint:gosec // G401: not for security, see markLen
 	return hex.EncodeToString(sum[:])[:markLen]
 }
 
