@@ -161,7 +161,7 @@ func newSessionManager(c Config, st store, secure bool, revoked *revocations) *s
 // the shared state failed: whether r has a session is unknown. With fresh, the store is read even
 // when the session is cached, for its latest tokens.
 func (s *sessionManager) load(r *http.Request, fresh bool) (*session, error) {
-	raw, ok := firstCookie(r, s.name)
+	raw, ok, few := cookieAsSent(r, s.name)
 	if !ok {
 		return nil, nil // no cookie, no session: spare the store a lookup
 	}
@@ -169,7 +169,7 @@ func (s *sessionManager) load(r *http.Request, fresh bool) (*session, error) {
 		return nil, err
 	}
 	now := s.now()
-	if !fresh && fewCookies(r) {
+	if !fresh && few {
 		// The cookie as sent, not parsed: Go checks each byte of a parsed value (a quarter of a
 		// signed-in request's time), and a raw value equal to a cache key, which came from
 		// r.Cookie, is the value that r.Cookie returns.
@@ -337,20 +337,34 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// firstCookie returns the value of the first cookie called name in r's Cookie headers, as sent,
-// split as net/http splits them: a part without "=" is a cookie with an empty value.
-func firstCookie(r *http.Request, name string) (string, bool) {
+// cookieAsSent returns the value of the first cookie called name in r's Cookie headers, as sent,
+// split as net/http splits them (a part without "=" is a cookie with an empty value), whether
+// there is one, and whether the headers hold at most maxCookiesAsSent cookies, counted as
+// net/http counts them.
+func cookieAsSent(r *http.Request, name string) (value string, found, few bool) {
+	count := 0
 	for _, line := range r.Header["Cookie"] {
+		count++ // net/http counts the semicolons of each line, plus one
+		if found {
+			count += strings.Count(line, ";")
+			continue
+		}
 		for line != "" {
 			var part string
-			part, line, _ = strings.Cut(line, ";")
+			var more bool
+			part, line, more = strings.Cut(line, ";")
+			if more {
+				count++
+			}
 			n, v, _ := strings.Cut(textproto.TrimString(part), "=")
 			if textproto.TrimString(n) == name {
-				return v, true
+				value, found = v, true
+				count += strings.Count(line, ";")
+				break
 			}
 		}
 	}
-	return "", false
+	return value, found, count <= maxCookiesAsSent
 }
 
 // maxCookiesAsSent bounds the cookies of a request whose session cookie is looked up as sent. It
@@ -358,13 +372,3 @@ func firstCookie(r *http.Request, name string) (string, bool) {
 // GODEBUG httpcookiemaxnum says otherwise), so that a request whose cookies r.Cookie ignores is
 // never served from the cache; a request with more cookies is served through r.Cookie.
 const maxCookiesAsSent = 100
-
-// fewCookies reports whether r carries at most maxCookiesAsSent cookies, counted as net/http
-// counts them.
-func fewCookies(r *http.Request) bool {
-	n := 0
-	for _, line := range r.Header["Cookie"] {
-		n += strings.Count(line, ";") + 1
-	}
-	return n <= maxCookiesAsSent
-}

@@ -144,8 +144,9 @@ func TestSessionCacheServesOnlyWhatRCookieReads(t *testing.T) {
 		t.Fatalf("the session: %d", got)
 	}
 	for name, header := range map[string]string{
-		"a part without =":       "__Host-parlogin; __Host-parlogin=" + valid,
-		"more than 3000 cookies": "__Host-parlogin=" + valid + strings.Repeat(";", 3000),
+		"a part without =":                 "__Host-parlogin; __Host-parlogin=" + valid,
+		"more than 3000 cookies":           "__Host-parlogin=" + valid + strings.Repeat(";", 3000),
+		"more than 3000 cookies before it": strings.Repeat("a=b; ", 3000) + "__Host-parlogin=" + valid,
 	} {
 		if got := ask(header); got != http.StatusUnauthorized {
 			t.Errorf("%s, which r.Cookie does not read as the session: %d, want 401", name, got)
