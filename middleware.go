@@ -147,9 +147,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request, p Poli
 			}
 			return r, false
 		}
-		var ctx context.Context
-		ctx, u = s.context(r.Context())
-		r = r.WithContext(ctx)
+		r, u = s.withUser(r)
 	}
 	if why := p.check(u, m.clock.providerNow, m.cfg.ClockSkew); why != "" {
 		if isNavigation(r) {

@@ -100,11 +100,13 @@ func (s *session) user() *User {
 	return &u
 }
 
-// context returns ctx carrying the user of s, and that user.
-func (s *session) context(ctx context.Context) (context.Context, *User) {
-	c := &userContext{Context: ctx}
-	c.user = s.data.user(s.expires, c.amr[:])
-	return c, &c.user
+// withUser returns r with the user of s in its context, and that user.
+func (s *session) withUser(r *http.Request) (*http.Request, *User) {
+	sr := &signedInRequest{ctx: userContext{Context: r.Context()}}
+	sr.ctx.user = s.data.user(s.expires, sr.ctx.amr[:])
+	// WithContext is inlined and its copy of r only copied from, so it stays on the stack.
+	sr.req = *r.WithContext(&sr.ctx)
+	return &sr.req, &sr.ctx.user
 }
 
 // serverSideCacheTTL is how long a session read from a server-side store is served from memory

@@ -297,7 +297,7 @@ func TestUserAMRIsTheRequestsOwn(t *testing.T) {
 		amr := make([]string, len(methods), len(methods)+2)
 		copy(amr, methods)
 		sess := &session{data: &sessionData{Subject: "alice", AMR: amr}}
-		_, fromContext := sess.context(context.Background())
+		_, fromContext := sess.withUser(httptest.NewRequest(http.MethodGet, "/", nil))
 		for _, u := range []*User{sess.user(), fromContext} {
 			u.AMR[0] = "edited"
 			slices.Reverse(u.AMR)
@@ -312,7 +312,8 @@ func TestUserAMRIsTheRequestsOwn(t *testing.T) {
 // Printing a signed-in request's context, as some loggers do, does not print the user's claims.
 func TestUserContextPrintsNoClaims(t *testing.T) {
 	sess := &session{data: &sessionData{Subject: "alice", Claims: []byte(`{"email":"alice@example.com"}`)}}
-	ctx, _ := sess.context(context.Background())
+	r, _ := sess.withUser(httptest.NewRequest(http.MethodGet, "/", nil))
+	ctx := r.Context()
 	if s := fmt.Sprint(ctx); strings.Contains(s, "alice") || !strings.Contains(s, "context.Background.WithValue(") {
 		t.Fatalf("the context prints as %q", s)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -46,9 +47,15 @@ func NewContext(ctx context.Context, u *User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
 }
 
-// userContext carries a user as NewContext's context does, in one allocation with the user and
-// its AMR (which most providers fill with one or two methods): it is made on every request of a
-// signed-in user.
+// signedInRequest is a request of a signed-in user, made on each: the request with its context,
+// which carries its user, in one allocation.
+type signedInRequest struct {
+	req http.Request
+	ctx userContext
+}
+
+// userContext carries a user as NewContext's context does, with the array of the user's AMR,
+// which most providers fill with one or two methods.
 type userContext struct {
 	context.Context
 	user User
