@@ -132,6 +132,10 @@ func (m *Middleware) refreshAndShare(ctx context.Context, d *sessionData, key st
 	if err == nil {
 		fresh, err = m.refreshSession(ctx, op, d)
 	}
+	// A budget of its own for sharing the outcome, not what the provider's answer left of ctx: an
+	// outcome not shared sends a replica that waits for it to the provider with the same token.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.timeout)
+	defer cancel()
 	if err != nil && !refreshEndsSession(err) {
 		// Nothing happened at the provider, or nobody knows: let the next request try again.
 		if delErr := m.shared.Delete(ctx, "refreshing/"+key); delErr != nil {

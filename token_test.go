@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,6 +188,49 @@ func TestRefreshFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// deadlineShared records the deadline of the claim of a refresh and of the sharing of its result.
+type deadlineShared struct {
+	Shared
+	mu         sync.Mutex
+	claim, set time.Time
+}
+
+func (d *deadlineShared) Claim(ctx context.Context, key string, exp time.Time) (bool, error) {
+	if dl, ok := ctx.Deadline(); ok && strings.HasPrefix(key, "refreshing/") {
+		d.mu.Lock()
+		d.claim = dl
+		d.mu.Unlock()
+	}
+	return d.Shared.Claim(ctx, key, exp)
+}
+
+func (d *deadlineShared) Set(ctx context.Context, key string, value []byte, exp time.Time) error {
+	if dl, ok := ctx.Deadline(); ok && strings.HasPrefix(key, "refresh/") {
+		d.mu.Lock()
+		d.set = dl
+		d.mu.Unlock()
+	}
+	return d.Shared.Set(ctx, key, value, exp)
+}
+
+// A refresh's result is shared within a time of its own, not within what the provider's answer
+// left of the refresh's: a provider that answers at the end of its time would otherwise leave no
+// time to share the result, and a replica waiting for it would redeem the same refresh token.
+func TestRefreshResultSharedInTimeOfItsOwn(t *testing.T) {
+	shared := &deadlineShared{Shared: newMemoryShared(time.Now)}
+	h, clk := refreshHarness(t, func(c *Config) { c.Shared = shared })
+	h.login("/private")
+	clk.Add(2 * time.Hour)
+	if resp := h.api("/token"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: %d", resp.StatusCode)
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.claim.IsZero() || !shared.set.After(shared.claim) {
+		t.Fatalf("the result was shared with a deadline of %v, the refresh's own being %v", shared.set, shared.claim)
 	}
 }
 
