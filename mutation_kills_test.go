@@ -243,14 +243,19 @@ func TestRefreshResultSealed(t *testing.T) {
 	}
 }
 
-// flakyShared is a Shared whose log cannot be read while down is set.
+// flakyShared is a Shared whose log cannot be read while down is set: the read fails with err,
+// or a plain error when err is nil.
 type flakyShared struct {
 	Shared
 	down atomic.Bool
+	err  error
 }
 
 func (f *flakyShared) Read(ctx context.Context, cursor string) ([][]byte, string, error) {
 	if f.down.Load() {
+		if f.err != nil {
+			return nil, "", f.err
+		}
 		return nil, "", errors.New("the shared state is down")
 	}
 	return f.Shared.Read(ctx, cursor)
@@ -334,28 +339,15 @@ func TestClientGoneIsNotAStoreFailure(t *testing.T) {
 	}
 }
 
-// cancelledShared is shared state whose reads, once failing is set, fail with a cancellation of
-// its own, such as a client library whose pool was closed, while the request waiting is live.
-type cancelledShared struct {
-	Shared
-	failing atomic.Bool
-}
-
-func (c *cancelledShared) Read(ctx context.Context, cursor string) ([][]byte, string, error) {
-	if c.failing.Load() {
-		return nil, "", fmt.Errorf("pool closed: %w", context.Canceled)
-	}
-	return c.Shared.Read(ctx, cursor)
-}
-
 // A store that fails with a cancellation of its own, while the client still waits, is a failing
 // store: logged as an error, not passed over as a client that went away.
 func TestStoreCancellationIsAFailure(t *testing.T) {
 	clk := newClock()
-	shared := &cancelledShared{Shared: newMemoryShared(clk.Now)}
+	// A cancellation of the store's own, such as a client library whose pool was closed.
+	shared := &flakyShared{Shared: newMemoryShared(clk.Now), err: fmt.Errorf("pool closed: %w", context.Canceled)}
 	h := newHarness(t, harnessOptions{config: func(c *Config) { c.Shared = shared; c.Now = clk.Now }})
 	h.login("/private")
-	shared.failing.Store(true)
+	shared.down.Store(true)
 	clk.Add(revocationsStale) // the request must read the log
 	if resp := h.api("/api/me"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", resp.StatusCode)
