@@ -86,7 +86,7 @@ type logoutTokenClaims struct {
 	JTI      string                     `json:"jti"`
 	IssuedAt *float64                   `json:"iat"`
 	Events   map[string]json.RawMessage `json:"events"`
-	Nonce    *json.RawMessage           `json:"nonce"`
+	Nonce    json.RawMessage            `json:"nonce"` // "null" when present as null: present all the same
 }
 
 // verifyLogoutToken verifies raw as a logout token of the provider for this client (§2.6), claims
@@ -99,13 +99,16 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 	bad := func(format string, args ...any) (revocation, string, error) {
 		return revocation{}, "", fmt.Errorf("%w: "+format, append([]any{errInvalidLogoutToken}, args...)...)
 	}
-	// Explicit typing (§2.4, RFC 8725 §3.11): a token typed as something else, such as an ID token
-	// or an access token, is not a logout token.
+	// Explicit typing (§2.4, RFC 8725 §3.11): a token typed as something else, such as an access
+	// token, is not a logout token. "JWT", the generic type (RFC 7519 §5.1), which providers such
+	// as Keycloak before 25 send, says nothing: the event and the absence of a nonce tell a logout
+	// token from an ID token (§2.6 steps 6 and 7).
 	if jws, err := jose.ParseSignedCompact(raw, asymmetricAlgs); err != nil {
 		return bad("malformed: %v", err)
-	} else if typ, ok := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string); ok &&
-		!strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), "logout+jwt") {
-		return bad("typ %q", oauthErrorText(typ))
+	} else if typ, ok := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string); ok {
+		if t := strings.TrimPrefix(strings.ToLower(typ), "application/"); t != "logout+jwt" && t != "jwt" {
+			return bad("typ %q", oauthErrorText(typ))
+		}
 	}
 	// go-oidc checks the signature against the provider's keys, the algorithm, iss, aud and exp.
 	tok, err := op.verifier.Verify(ctx, raw)
@@ -119,8 +122,8 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 	now := m.clock.providerNow()
 	var event map[string]any
 	switch {
-	case c.Events[backchannelLogoutEvent] == nil || json.Unmarshal(c.Events[backchannelLogoutEvent], &event) != nil:
-		return bad("no back-channel logout event")
+	case json.Unmarshal(c.Events[backchannelLogoutEvent], &event) != nil || event == nil:
+		return bad("no back-channel logout event") // its value must be a JSON object (§2.4)
 	case c.Nonce != nil:
 		return bad("a nonce, which logout tokens may not have")
 	case c.Subject == "" && c.SID == "":
@@ -137,10 +140,12 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 	case now.Sub(iat) > maxLogoutTokenAge+m.cfg.ClockSkew:
 		return bad("issued more than %v ago", maxLogoutTokenAge)
 	}
-	// Single use, on every replica: remembered for as long as the token could be accepted.
+	// Single use, on every replica: remembered for as long as the token could be accepted. That
+	// ends by the provider's clock; Shared expires keys by the app's.
+	local := m.cfg.Now()
 	sum := sha256.Sum256([]byte(tok.Issuer + "\x00" + c.JTI))
 	fresh, err := m.shared.Claim(ctx, "logout/"+base64.RawURLEncoding.EncodeToString(sum[:]),
-		iat.Add(maxLogoutTokenAge+2*m.cfg.ClockSkew))
+		local.Add(iat.Add(maxLogoutTokenAge+2*m.cfg.ClockSkew).Sub(now)))
 	switch {
 	case err != nil:
 		return revocation{}, "", fmt.Errorf("%w: recording a logout token's jti: %w", ErrSessionStore, err)
@@ -148,7 +153,6 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (revocat
 		return bad("jti already used")
 	}
 	// The sessions to end are those started before now by the app's clock, which dates sessions.
-	local := m.cfg.Now()
 	rv := revocation{Issuer: tok.Issuer, Kind: revokeSubject, Value: c.Subject,
 		Before: local.UnixMilli(), Until: local.Add(m.cfg.SessionMaxAge).Unix()}
 	if c.SID != "" {

@@ -148,6 +148,8 @@ func TestBackchannelLogoutRefused(t *testing.T) {
 		{"no events", edit(func(c map[string]any) { delete(c, "events") })},
 		{"another event", edit(func(c map[string]any) { c["events"] = map[string]any{"urn:other": map[string]any{}} })},
 		{"an event that is not an object", edit(func(c map[string]any) { c["events"] = map[string]any{backchannelLogoutEvent: "yes"} })},
+		{"a null event", edit(func(c map[string]any) { c["events"] = map[string]any{backchannelLogoutEvent: nil} })},
+		{"a null nonce", edit(func(c map[string]any) { c["nonce"] = nil })},
 		{"neither sub nor sid", edit(func(c map[string]any) { delete(c, "sub"); delete(c, "sid") })},
 		{"no jti", edit(func(c map[string]any) { delete(c, "jti") })},
 		{"typed as an access token", signer(func(h *harness, c map[string]any) string {
@@ -204,6 +206,69 @@ func TestBackchannelLogoutReplay(t *testing.T) {
 	h.login("/private") // a new session, after the logout
 	resp := h.post("/auth/backchannel-logout", url.Values{"logout_token": {token}})
 	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("the same logout token again = %d, want 400", resp.StatusCode)
+	}
+	if !h.signedIn() {
+		t.Error("a replayed logout token ended the new session")
+	}
+}
+
+// A logout token typed with the generic "JWT" (RFC 7519 §5.1), as Keycloak before 25 types
+// them, or not typed at all, is a logout token: the event and the absence of a nonce tell it from
+// an ID token.
+func TestBackchannelLogoutGenericType(t *testing.T) {
+	for _, typ := range []string{"JWT", "jwt", ""} {
+		t.Run("typ "+typ, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			h.login("/private")
+			h.op.SetLogoutTokenSigner(func(c map[string]any) string {
+				kid, key := h.op.SigningKey()
+				tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(c))
+				tok.Header["kid"] = kid
+				if typ == "" {
+					delete(tok.Header, "typ")
+				} else {
+					tok.Header["typ"] = typ
+				}
+				s, _ := tok.SignedString(key)
+				return s
+			})
+			if err := h.op.BackchannelLogout(context.Background(), h.client.ID, "alice", h.sid()); err != nil {
+				t.Fatal(err)
+			}
+			if h.signedIn() {
+				t.Error("the logout token did not end the session")
+			}
+		})
+	}
+}
+
+// A logout token is remembered for as long as it is accepted, also when the provider's clock is
+// behind the app's: the token's times are the provider's, and the memory of used tokens expires
+// them by the app's clock.
+func TestBackchannelLogoutReplayProviderBehind(t *testing.T) {
+	clk := newClock()
+	h := newHarness(t, harnessOptions{
+		op: func(s *oidctest.Server) {
+			s.SetClock(func() time.Time { return clk.Now().Add(-4*time.Minute - 30*time.Second) })
+		},
+		config: func(c *Config) { c.Now, c.Shared = clk.Now, newMemoryShared(clk.Now) },
+	})
+	h.login("/private")
+	var token string
+	h.op.SetLogoutTokenSigner(func(c map[string]any) string {
+		kid, key := h.op.SigningKey()
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(c))
+		tok.Header["typ"], tok.Header["kid"] = "logout+jwt", kid
+		token, _ = tok.SignedString(key)
+		return token
+	})
+	if err := h.op.BackchannelLogout(context.Background(), h.client.ID, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Minute) // the token is still good by the provider's clock
+	h.login("/private")
+	if resp := h.post("/auth/backchannel-logout", url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("the same logout token again = %d, want 400", resp.StatusCode)
 	}
 	if !h.signedIn() {

@@ -138,7 +138,7 @@ func parseRequestURI(status int, body []byte) (string, error) {
 	switch uri := answer.RequestURI; {
 	case uri == "":
 		return "", &ProviderError{Endpoint: EndpointPAR, StatusCode: status, Description: "response has no request_uri"}
-	case len(uri) > maxRequestURI || oauthErrorText(uri) != uri:
+	case len(uri) > maxRequestURI || !printableASCII(uri):
 		return "", &ProviderError{Endpoint: EndpointPAR, StatusCode: status, Description: "request_uri is not a printable string of at most 1 KB"}
 	}
 	return answer.RequestURI, nil
@@ -189,4 +189,9 @@ func (m *Middleware) authorizationURL(op *provider, requestURI string) string {
 	q.Set("request_uri", requestURI)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// printableASCII reports whether s holds only printable ASCII characters, spaces included.
+func printableASCII(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e })
 }

@@ -1,8 +1,10 @@
 package parlogin
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +59,25 @@ func TestPingOneShape(t *testing.T) {
 	}
 	if page := jsonBody(t, h.login("/private")); page["sub"] != "alice" {
 		t.Fatalf("login against the PingOne-shaped provider: %v", page)
+	}
+}
+
+// A request_uri of up to 1 KB of printable characters is taken, as documented; a longer one, or
+// one with a control character, is not.
+func TestParseRequestURIBound(t *testing.T) {
+	answer := func(uri string) []byte {
+		b, _ := json.Marshal(map[string]any{"request_uri": uri, "expires_in": 60})
+		return b
+	}
+	prefix := "urn:ietf:params:oauth:request_uri:"
+	for _, n := range []int{10, 600, maxRequestURI - len(prefix)} {
+		if _, err := parseRequestURI(http.StatusCreated, answer(prefix+strings.Repeat("a", n))); err != nil {
+			t.Errorf("a request_uri of %d bytes: %v", len(prefix)+n, err)
+		}
+	}
+	for _, uri := range []string{prefix + strings.Repeat("a", maxRequestURI-len(prefix)+1), prefix + "a\nb", prefix + "\u00e9"} {
+		if _, err := parseRequestURI(http.StatusCreated, answer(uri)); err == nil {
+			t.Errorf("request_uri %.40q… of %d bytes taken", uri, len(uri))
+		}
 	}
 }
