@@ -26,6 +26,9 @@ func RequirePolicy(auth *parlogin.Middleware, p parlogin.Policy) echo.Middleware
 		return func(c echo.Context) error {
 			checked, slot := withSlot(c.Request())
 			checked, ok := auth.Authenticate(c.Response(), checked, p)
+			// The slot is this call's: a later call to parlogin down the chain, such as its routes
+			// through echo.WrapHandler, must not leave its error where nobody reads it.
+			slot.closed = true
 			if !ok {
 				return slot.err // nil when parlogin answered the request itself
 			}
@@ -84,7 +87,7 @@ func ErrorHandler(e *echo.Echo) func(w http.ResponseWriter, r *http.Request, err
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		status := parlogin.ErrorStatus(err)
 		he := &echo.HTTPError{Code: status, Message: http.StatusText(status), Internal: err}
-		if slot, ok := r.Context().Value(slotKey{}).(*errorSlot); ok {
+		if slot, ok := r.Context().Value(slotKey{}).(*errorSlot); ok && !slot.closed {
 			slot.err = he
 			return
 		}
@@ -97,8 +100,11 @@ func ErrorHandler(e *echo.Echo) func(w http.ResponseWriter, r *http.Request, err
 }
 
 // errorSlot carries the error that [ErrorHandler] got from parlogin back to the echo handler that
-// called parlogin, which returns it.
-type errorSlot struct{ err error }
+// called parlogin, which returns it; once that call has returned, the slot is closed.
+type errorSlot struct {
+	err    error
+	closed bool
+}
 
 type slotKey struct{}
 

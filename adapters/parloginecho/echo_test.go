@@ -187,3 +187,29 @@ func TestRequireOverEverything(t *testing.T) {
 		return e
 	})
 }
+
+// With Require over everything and parlogin's routes reached another way than Mount (here
+// echo.WrapHandler), their failures still reach e.HTTPErrorHandler: Require's own slot for errors
+// is closed once it has let the request through.
+func TestErrorHandlerBehindRequire(t *testing.T) {
+	b := adaptertest.Start(t, func(b *adaptertest.Bench) http.Handler {
+		e := echo.New()
+		cfg := b.Config
+		cfg.ErrorHandler = parloginecho.ErrorHandler(e)
+		auth := b.New(cfg)
+		e.Use(parloginecho.Require(auth))
+		e.Any("/auth/*", echo.WrapHandler(auth.Handler()))
+		return e
+	})
+	for _, tc := range []struct {
+		req  adaptertest.Request
+		want int
+	}{
+		{adaptertest.Request{Method: "GET", Path: "/auth/callback?state=x&code=y"}, http.StatusBadRequest},
+		{adaptertest.Request{Method: "POST", Path: "/auth/logout", Origin: "https://evil.example"}, http.StatusForbidden},
+	} {
+		if got := b.Do(tc.req); got.Status != tc.want || got.Body == "" {
+			t.Errorf("%s %s = %d %q, want %d with echo's error body", tc.req.Method, tc.req.Path, got.Status, got.Body, tc.want)
+		}
+	}
+}
