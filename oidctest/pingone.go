@@ -59,16 +59,16 @@ func (s *Server) issuesRefreshTokens(g *grant) bool {
 	return ok && slices.Contains(c.GrantTypes, "refresh_token")
 }
 
-// sessionAliveLocked reports whether the provider session of g still exists at now. In PingOne
-// mode a refresh token lasts as long as its session (see pingOneSessionLifetime): "To revoke a refresh
-// token, the corresponding session must be deleted. Session termination is supported only by
-// the resource owner using the /{{envID}}/as/signoff endpoint or by disabling the user." Without
-// EnvID, refresh tokens outlive provider sessions. s.mu must be held.
-func (s *Server) sessionAliveLocked(g *grant, now time.Time) bool {
+// refreshAliveLocked reports whether rt is still good at now. In PingOne mode a refresh token
+// lasts as long as its session (see pingOneSessionLifetime): "To revoke a refresh token, the
+// corresponding session must be deleted. Session termination is supported only by the resource
+// owner using the /{{envID}}/as/signoff endpoint or by disabling the user." Without EnvID, refresh
+// tokens outlive provider sessions, for refreshTokenLifetime. s.mu must be held.
+func (s *Server) refreshAliveLocked(rt *refreshToken, now time.Time) bool {
 	if !s.cfg.pingOne {
-		return true
+		return !now.After(rt.expires)
 	}
-	sess, ok := s.sessions[g.sid]
+	sess, ok := s.sessions[rt.grant.sid]
 	return ok && !now.After(sess.expires)
 }
 

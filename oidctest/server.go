@@ -506,7 +506,7 @@ func (s *Server) maybeSweepLocked(now time.Time) {
 		}
 	}
 	for k, r := range s.refreshTokens {
-		if r.grant.revoked || !s.sessionAliveLocked(r.grant, now) {
+		if r.grant.revoked || !s.refreshAliveLocked(r, now) {
 			delete(s.refreshTokens, k)
 		}
 	}

@@ -24,9 +24,14 @@ type accessToken struct {
 
 // refreshToken is an opaque refresh token, single use (rotated on every refresh).
 type refreshToken struct {
-	grant *grant
-	scope string // the scope originally granted
+	grant   *grant
+	scope   string    // the scope originally granted
+	expires time.Time // outside PingOne mode, where it lasts as long as its session
 }
+
+// refreshTokenLifetime is how long a refresh token is good outside PingOne mode: oidc-provider's
+// default. A refresh rotates it, so a token used within that time lives on in its successor.
+const refreshTokenLifetime = 14 * 24 * time.Hour
 
 // handleToken serves the token endpoint (RFC 6749 section 4.1.3 and section 6).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, params url.Values) {
@@ -156,8 +161,8 @@ func (s *Server) refresh(c Client, params url.Values, jkt string, now time.Time)
 		oerr = invalidGrant("refresh_token is unknown, rotated or revoked")
 	case rt.grant.clientID != c.ID:
 		oerr = invalidGrant("refresh_token was issued to another client")
-	case !s.sessionAliveLocked(rt.grant, now):
-		oerr = invalidGrant("the session of the refresh_token has ended (signed off or expired)")
+	case !s.refreshAliveLocked(rt, now):
+		oerr = invalidGrant("the refresh_token has expired, or its session has ended (signed off or expired)")
 	case rt.grant.dpopJKT != "" && jkt == "":
 		oerr = invalidGrant("the refresh_token belongs to a DPoP-bound grant: the request needs a DPoP proof signed with the grant's key")
 	case rt.grant.dpopJKT != "" && jkt != rt.grant.dpopJKT:
@@ -213,7 +218,7 @@ func (s *Server) issueTokens(g *grant, scope, nonce, jkt string, withRefresh boo
 	}
 	s.accessTokens[access] = &accessToken{grant: g, scope: scope, expires: now.Add(accessTokenLifetime), jkt: jkt}
 	if refresh != "" {
-		s.refreshTokens[refresh] = &refreshToken{grant: g, scope: g.scope}
+		s.refreshTokens[refresh] = &refreshToken{grant: g, scope: g.scope, expires: now.Add(refreshTokenLifetime)}
 	}
 	s.maybeSweepLocked(now)
 	s.mu.Unlock()

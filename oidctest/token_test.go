@@ -167,6 +167,22 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
+// A refresh token is good for 14 days from its issue; its successor, for 14 days from the refresh.
+func TestRefreshTokenExpires(t *testing.T) {
+	e := newEnv(t)
+	code, _, verifier := e.code(e.client, func(p url.Values) { p.Set("scope", "openid offline_access") })
+	first, _ := e.exchange(e.client, code, verifier)["refresh_token"].(string)
+	e.clock.Advance(13 * 24 * time.Hour)
+	status, body := e.token(e.client, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first}})
+	if status != http.StatusOK {
+		t.Fatalf("a refresh after 13 days: status %d: %s", status, body)
+	}
+	second, _ := decodeJSON(t, body)["refresh_token"].(string)
+	e.clock.Advance(14*24*time.Hour + time.Second)
+	status, body = e.token(e.client, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second}})
+	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+}
+
 func TestReleasedClaims(t *testing.T) {
 	e := newEnv(t)
 	e.srv.SetUser(oidctest.User{Subject: "alice", Claims: map[string]any{
