@@ -9,13 +9,18 @@ import (
 // routes are parlogin's own routes, at the paths that RedirectURL implies.
 type routes map[string]http.HandlerFunc
 
+// callbackPath returns the path of the callback for redirectURL: its path, escaped as a request's.
+func callbackPath(redirectURL *url.URL) string {
+	if p := redirectURL.EscapedPath(); p != "" {
+		return p
+	}
+	return "/"
+}
+
 // newRoutes returns m's routes: the callback at the path of redirectURL, and login, logout and
 // backchannel-logout next to it.
 func newRoutes(m *Middleware, redirectURL *url.URL) routes {
-	callback := redirectURL.EscapedPath()
-	if callback == "" {
-		callback = "/"
-	}
+	callback := callbackPath(redirectURL)
 	dir := path.Dir(callback)
 	return routes{
 		callback:                             m.Callback,
@@ -45,6 +50,13 @@ func (m *Middleware) Handler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
+}
+
+// CallbackPath returns the path of [Middleware.Callback]: the path of Config.RedirectURL, such as
+// "/auth/callback". parlogin's other routes are in its directory (see [Middleware.Handler]); the
+// framework adapters route them there.
+func (m *Middleware) CallbackPath() string {
+	return m.callbackPath
 }
 
 // own reports whether r is for one of parlogin's own routes, which no login may guard: a login

@@ -3,6 +3,7 @@ package parlogin
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -133,5 +134,19 @@ func checkErrorPage(t *testing.T, h *harness, resp *http.Response, status int, r
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("Content-Security-Policy %q", csp)
+	}
+}
+
+// CallbackPath is the path of RedirectURL, where Handler serves the callback.
+func TestCallbackPath(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	if got := h.auth.CallbackPath(); got != "/auth/callback" {
+		t.Errorf("CallbackPath() = %q, want /auth/callback", got)
+	}
+	for redirect, want := range map[string]string{"https://app.example": "/", "https://app.example/login/oauth2/code/pingone": "/login/oauth2/code/pingone"} {
+		u, _ := url.Parse(redirect)
+		if got := callbackPath(u); got != want {
+			t.Errorf("callbackPath(%s) = %q, want %q", redirect, got, want)
+		}
 	}
 }

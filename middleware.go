@@ -26,17 +26,18 @@ type Middleware struct {
 	op      lazyProvider
 	store   store
 
-	scope     string
-	secure    bool
-	shared    Shared
-	sessions  *sessionManager
-	flows     *flows
-	restarts  restarts
-	refreshes refreshGroup
-	nonces    dpopNonces // the provider's and APIs' DPoP nonces
-	routes    routes
-	origins   *http.CrossOriginProtection
-	rotation  struct { // what was logged of a client secret rotation (SetClientSecret)
+	scope        string
+	secure       bool
+	shared       Shared
+	sessions     *sessionManager
+	flows        *flows
+	restarts     restarts
+	refreshes    refreshGroup
+	nonces       dpopNonces // the provider's and APIs' DPoP nonces
+	routes       routes
+	callbackPath string
+	origins      *http.CrossOriginProtection
+	rotation     struct { // what was logged of a client secret rotation (SetClientSecret)
 		sync.Mutex
 		newAccepted bool
 		warnedAt    time.Time
@@ -82,7 +83,7 @@ func New(ctx context.Context, c Config) (*Middleware, error) {
 		crossSite: m.secure || isLoopback(redirect.Hostname())}
 	m.restarts = restarts{name: c.SessionName + "-restart", flows: m.flows}
 	m.origins = http.NewCrossOriginProtection()
-	m.routes = newRoutes(m, redirect)
+	m.routes, m.callbackPath = newRoutes(m, redirect), callbackPath(redirect)
 	m.started.Store(true)
 	return m, nil
 }

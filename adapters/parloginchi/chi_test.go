@@ -50,3 +50,18 @@ func TestRequireOverEverything(t *testing.T) {
 		return r
 	})
 }
+
+// The callback is routed at the last segment of Config.RedirectURL's path, whatever it is.
+func TestRoutesAtRedirectURL(t *testing.T) {
+	b := adaptertest.StartAt(t, func(b *adaptertest.Bench) http.Handler {
+		auth := b.New(b.Config)
+		r := chi.NewRouter()
+		r.Mount("/sso", parloginchi.Routes(auth))
+		r.With(auth.Require).Get("/private", func(w http.ResponseWriter, r *http.Request) {
+			u, _ := parlogin.FromContext(r.Context())
+			b.Private(w, u, r.URL.RequestURI())
+		})
+		return r
+	}, "/sso/oidc")
+	b.Login()
+}

@@ -2,7 +2,9 @@ package parloginecho
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"path"
 
 	"github.com/labstack/echo/v4"
 	"github.com/parlogin/parlogin"
@@ -49,22 +51,26 @@ func User(c echo.Context) (*parlogin.User, bool) {
 	return parlogin.FromContext(r.Context())
 }
 
-// Mount routes parlogin's endpoints on g, relative to it (typically e.Group("/auth")):
+// Mount routes parlogin's endpoints on g, the group of the directory of Config.RedirectURL's path
+// (e.Group("/auth") for https://app.example.com/auth/callback), at the paths of
+// [parlogin.Middleware.Handler]:
 //
-//   - GET and POST callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
+//   - GET and POST at the RedirectURL's last segment ("callback"): [parlogin.Middleware.Callback]
+//     (POST for response_mode=form_post);
 //   - GET login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
 //   - POST logout: [parlogin.Middleware.Logout];
 //   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout];
 //   - GET and HEAD jwks: [parlogin.Middleware.JWKS], the keys of Config.ClientKeys.
 //
-// These are the paths of [parlogin.Middleware.Handler] when the callback's full path is the path
-// of Config.RedirectURL: on e.Group("/auth"), the RedirectURL is
-// https://app.example.com/auth/callback. With [ErrorHandler], the failures of these routes are
-// returned to echo.
+// With [ErrorHandler], the failures of these routes are returned to echo. Mount panics when g is
+// a group of another directory, where the provider's redirects would not arrive.
 func Mount(g *echo.Group, auth *parlogin.Middleware) {
+	_, name := path.Split(auth.CallbackPath())
 	callback := handler(auth.Callback)
-	g.GET("/callback", callback)
-	g.POST("/callback", callback)
+	if route := g.GET("/"+name, callback); route.Path != auth.CallbackPath() {
+		panic(fmt.Sprintf("parloginecho: Mount routes the callback at %q, but Config.RedirectURL's path is %q: mount on the group of its directory", route.Path, auth.CallbackPath()))
+	}
+	g.POST("/"+name, callback)
 	g.GET("/login", handler(auth.Login))
 	g.POST("/logout", handler(auth.Logout))
 	g.POST("/backchannel-logout", handler(auth.BackchannelLogout))

@@ -213,3 +213,28 @@ func TestErrorHandlerBehindRequire(t *testing.T) {
 		}
 	}
 }
+
+// The callback is routed at the last segment of Config.RedirectURL's path, whatever it is, and
+// Mount on a group of another directory panics rather than leave the provider's redirects to 404.
+func TestMountAtRedirectURL(t *testing.T) {
+	b := adaptertest.StartAt(t, func(b *adaptertest.Bench) http.Handler {
+		auth := b.New(b.Config)
+		e := echo.New()
+		parloginecho.Mount(e.Group("/sso"), auth)
+		e.GET("/private", func(c echo.Context) error {
+			u, _ := parloginecho.User(c)
+			b.Private(c.Response(), u, c.Request().URL.RequestURI())
+			return nil
+		}, parloginecho.Require(auth))
+		return e
+	}, "/sso/oidc")
+	b.Login()
+
+	auth := b.New(b.Config)
+	defer func() {
+		if recover() == nil {
+			t.Error("Mount on /auth for a RedirectURL in /sso did not panic")
+		}
+	}()
+	parloginecho.Mount(echo.New().Group("/auth"), auth)
+}

@@ -1,6 +1,9 @@
 package parlogingin
 
 import (
+	"fmt"
+	"path"
+
 	"github.com/gin-gonic/gin"
 	"github.com/parlogin/parlogin"
 )
@@ -50,21 +53,27 @@ func User(c *gin.Context) (*parlogin.User, bool) {
 	return parlogin.FromContext(c.Request.Context())
 }
 
-// Mount routes parlogin's endpoints on r, relative to it (typically router.Group("/auth")):
+// Mount routes parlogin's endpoints on r, the group of the directory of Config.RedirectURL's path
+// (router.Group("/auth") for https://app.example.com/auth/callback), at the paths of
+// [parlogin.Middleware.Handler]:
 //
-//   - GET and POST callback: [parlogin.Middleware.Callback] (POST for response_mode=form_post);
+//   - GET and POST at the RedirectURL's last segment ("callback"): [parlogin.Middleware.Callback]
+//     (POST for response_mode=form_post);
 //   - GET login: [parlogin.Middleware.Login], for "Sign in" links with ?return_to=/path;
 //   - POST logout: [parlogin.Middleware.Logout];
 //   - POST backchannel-logout: [parlogin.Middleware.BackchannelLogout];
 //   - GET and HEAD jwks: [parlogin.Middleware.JWKS], the keys of Config.ClientKeys.
 //
-// These are the paths of [parlogin.Middleware.Handler] when the callback's full path is the path
-// of Config.RedirectURL: on router.Group("/auth"), the RedirectURL is
-// https://app.example.com/auth/callback.
+// Mount panics when r is a group of another directory, where the provider's redirects would not
+// arrive.
 func Mount(r gin.IRoutes, auth *parlogin.Middleware) {
+	dir, name := path.Split(auth.CallbackPath())
+	if g, ok := r.(interface{ BasePath() string }); ok && path.Clean(g.BasePath()) != path.Clean(dir) {
+		panic(fmt.Sprintf("parlogingin: Mount on the group %q, but parlogin's routes are in %q, the directory of Config.RedirectURL's path %q", g.BasePath(), path.Clean(dir), auth.CallbackPath()))
+	}
 	callback := gin.WrapF(auth.Callback)
-	r.GET("/callback", callback)
-	r.POST("/callback", callback)
+	r.GET("/"+name, callback)
+	r.POST("/"+name, callback)
 	r.GET("/login", gin.WrapF(auth.Login))
 	r.POST("/logout", gin.WrapF(auth.Logout))
 	r.POST("/backchannel-logout", gin.WrapF(auth.BackchannelLogout))

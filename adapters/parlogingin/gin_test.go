@@ -160,3 +160,27 @@ func TestRequireOverEverything(t *testing.T) {
 		return router
 	})
 }
+
+// The callback is routed at the last segment of Config.RedirectURL's path, whatever it is, and
+// Mount on a group of another directory panics rather than leave the provider's redirects to 404.
+func TestMountAtRedirectURL(t *testing.T) {
+	b := adaptertest.StartAt(t, func(b *adaptertest.Bench) http.Handler {
+		auth := b.New(b.Config)
+		router := gin.New()
+		parlogingin.Mount(router.Group("/sso"), auth)
+		router.GET("/private", parlogingin.Require(auth), func(c *gin.Context) {
+			u, _ := parlogingin.User(c)
+			b.Private(c.Writer, u, c.Request.URL.RequestURI())
+		})
+		return router
+	}, "/sso/oidc")
+	b.Login()
+
+	auth := b.New(b.Config)
+	defer func() {
+		if recover() == nil {
+			t.Error("Mount on /auth for a RedirectURL in /sso did not panic")
+		}
+	}()
+	parlogingin.Mount(gin.New().Group("/auth"), auth)
+}

@@ -49,11 +49,19 @@ type Bench struct {
 // and Config set, and calls [Bench.New] to make the middleware.
 func Start(t *testing.T, build func(b *Bench) http.Handler) *Bench {
 	t.Helper()
-	return start(t, build, nil)
+	return start(t, build, nil, "/auth/callback")
 }
 
-// start is Start, for a client that authenticates with key (private_key_jwt) when it is not nil.
-func start(t *testing.T, build func(b *Bench) http.Handler, key crypto.Signer) *Bench {
+// StartAt is Start with the callback at callbackPath, the path of Config.RedirectURL, whose
+// directory then holds parlogin's other routes instead of /auth.
+func StartAt(t *testing.T, build func(b *Bench) http.Handler, callbackPath string) *Bench {
+	t.Helper()
+	return start(t, build, nil, callbackPath)
+}
+
+// start is Start, for a client that authenticates with key (private_key_jwt) when it is not nil,
+// with the callback at callbackPath.
+func start(t *testing.T, build func(b *Bench) http.Handler, key crypto.Signer, callbackPath string) *Bench {
 	t.Helper()
 	b := &Bench{t: t, Provider: oidctest.NewServer()}
 	t.Cleanup(b.Provider.Close)
@@ -62,7 +70,7 @@ func start(t *testing.T, build func(b *Bench) http.Handler, key crypto.Signer) *
 		app.ServeHTTP(w, r)
 	}))
 	b.URL = "http://" + b.srv.Listener.Addr().String()
-	c := oidctest.Client{RedirectURIs: []string{b.URL + "/auth/callback"}}
+	c := oidctest.Client{RedirectURIs: []string{b.URL + callbackPath}}
 	if key != nil {
 		c.AuthMethod, c.Keys = "private_key_jwt", []oidctest.ClientKey{{ID: "key-1", Key: key.Public()}}
 	}
@@ -71,7 +79,7 @@ func start(t *testing.T, build func(b *Bench) http.Handler, key crypto.Signer) *
 		Issuer:       b.Provider.Issuer,
 		ClientID:     client.ID,
 		ClientSecret: client.Secret,
-		RedirectURL:  b.URL + "/auth/callback",
+		RedirectURL:  b.URL + callbackPath,
 		Store:        sessions.NewCookieStore([]byte("test session key, 32 bytes or more"), []byte("test encryption key, 32 bytes...")),
 		Logger:       slog.New(slog.DiscardHandler),
 	}
@@ -186,7 +194,7 @@ func Run(t *testing.T, build func(b *Bench) http.Handler) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		testJWKS(t, start(t, build, key))
+		testJWKS(t, start(t, build, key, "/auth/callback"))
 	})
 }
 
