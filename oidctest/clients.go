@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parlogin/parlogin/internal/endpoint"
@@ -194,7 +195,13 @@ func (s *Server) authenticateClient(r *http.Request, params url.Values, endpoint
 	case len(methods) > 1:
 		return Client{}, invalidRequest("more than one client authentication method is used (%s and %s); use only client_assertion", methods[0], methods[1])
 	case len(methods) == 0 || methods[0] != "client_assertion":
-		return Client{}, invalidClient("client authentication must use client_secret_jwt or private_key_jwt (client_assertion_type and client_assertion)")
+		e := invalidClient("client authentication must use client_secret_jwt or private_key_jwt (client_assertion_type and client_assertion)")
+		if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); isToken(scheme) {
+			// A client that tried the Authorization header is answered in its scheme (RFC 6749
+			// section 5.2).
+			e.challenge = scheme + ` realm="oidctest"`
+		}
+		return Client{}, e
 	}
 	if params.Get("client_assertion_type") != jwtBearer {
 		return Client{}, invalidClient("client_assertion_type must be %s", jwtBearer)
@@ -291,4 +298,11 @@ func containsAny(list []string, values ...string) bool {
 		}
 	}
 	return false
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2), such as an auth scheme.
+func isToken(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	})
 }

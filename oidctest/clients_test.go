@@ -162,6 +162,21 @@ func TestClientAuthentication(t *testing.T) {
 	}
 }
 
+// A client that tried to authenticate with the Authorization header is refused in its scheme:
+// 401 with a WWW-Authenticate challenge of that scheme (RFC 6749 section 5.2).
+func TestClientAuthenticationChallenge(t *testing.T) {
+	e := newEnv(t)
+	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(e.client.ID+":"+e.client.Secret))}}
+	resp, body := e.post(e.endpoint("token_endpoint"), url.Values{"grant_type": {"client_credentials"}}, basic)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
+		t.Errorf("client_secret_basic: %d, WWW-Authenticate %q, want 401 and a Basic challenge: %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+	resp, _ = e.post(e.endpoint("token_endpoint"), url.Values{"grant_type": {"client_credentials"}}, nil)
+	if got := resp.Header.Get("WWW-Authenticate"); got != "" {
+		t.Errorf("no Authorization header: WWW-Authenticate %q, want none", got)
+	}
+}
+
 func TestClientAssertionReplay(t *testing.T) {
 	e := newEnv(t)
 	other := e.addClient(oidctest.Client{})

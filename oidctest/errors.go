@@ -12,6 +12,7 @@ type oauthError struct {
 	status      int
 	code        string // "error"
 	description string // "error_description"
+	challenge   string // the WWW-Authenticate header of a 401, if any
 }
 
 func newError(status int, code, format string, args ...any) *oauthError {
@@ -32,6 +33,9 @@ func invalidGrant(format string, args ...any) *oauthError {
 
 // writeOAuthError answers e as JSON {"error", "error_description"}.
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	if e.challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
 	body := map[string]string{"error": e.code}
 	if e.description != "" {
 		body["error_description"] = e.description
