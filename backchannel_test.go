@@ -188,10 +188,10 @@ func TestBackchannelLogoutRefused(t *testing.T) {
 	}
 }
 
-// A logout token is good once: sent again (replayed by someone who saw it), it is refused.
-func TestBackchannelLogoutReplay(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
-	h.login("/private")
+// logoutAndKeepToken has the provider log alice out through the back channel, and returns the
+// logout token it sent.
+func logoutAndKeepToken(h *harness) string {
+	h.t.Helper()
 	var token string
 	h.op.SetLogoutTokenSigner(func(c map[string]any) string {
 		kid, key := h.op.SigningKey()
@@ -201,8 +201,16 @@ func TestBackchannelLogoutReplay(t *testing.T) {
 		return token
 	})
 	if err := h.op.BackchannelLogout(context.Background(), h.client.ID, "alice", ""); err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
+	return token
+}
+
+// A logout token is good once: sent again (replayed by someone who saw it), it is refused.
+func TestBackchannelLogoutReplay(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.login("/private")
+	token := logoutAndKeepToken(h)
 	h.login("/private") // a new session, after the logout
 	resp := h.post("/auth/backchannel-logout", url.Values{"logout_token": {token}})
 	if resp.StatusCode != http.StatusBadRequest {
@@ -255,17 +263,7 @@ func TestBackchannelLogoutReplayProviderBehind(t *testing.T) {
 		config: func(c *Config) { c.Now, c.Shared = clk.Now, newMemoryShared(clk.Now) },
 	})
 	h.login("/private")
-	var token string
-	h.op.SetLogoutTokenSigner(func(c map[string]any) string {
-		kid, key := h.op.SigningKey()
-		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(c))
-		tok.Header["typ"], tok.Header["kid"] = "logout+jwt", kid
-		token, _ = tok.SignedString(key)
-		return token
-	})
-	if err := h.op.BackchannelLogout(context.Background(), h.client.ID, "alice", ""); err != nil {
-		t.Fatal(err)
-	}
+	token := logoutAndKeepToken(h)
 	clk.Add(2 * time.Minute) // the token is still good by the provider's clock
 	h.login("/private")
 	if resp := h.post("/auth/backchannel-logout", url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
