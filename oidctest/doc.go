@@ -59,7 +59,7 @@
 //   - Codes are single use and valid for 60 seconds; redeeming one needs the redirect_uri and the
 //     code_verifier. Redeeming a code twice revokes the tokens issued from it.
 //   - Refresh tokens are rotated on every use, except those of FAPI 2.0 clients, and are good for
-//     14 days from their issue.
+//     14 days from their issue (a FAPI 2.0 client's, 14 days from the login).
 //   - The revocation endpoint authenticates clients like the token endpoint. Revoking a refresh
 //     token revokes its grant (the refresh token and its access tokens); revoking an access
 //     token revokes that token. An unknown, expired or revoked token is answered 200 (RFC 7009

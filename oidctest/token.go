@@ -26,11 +26,12 @@ type accessToken struct {
 type refreshToken struct {
 	grant   *grant
 	scope   string    // the scope originally granted
-	expires time.Time // outside PingOne mode, where it lasts as long as its session
+	expires time.Time // its end outside PingOne mode (in PingOne mode, its session's end is)
 }
 
 // refreshTokenLifetime is how long a refresh token is good outside PingOne mode: oidc-provider's
-// default. A refresh rotates it, so a token used within that time lives on in its successor.
+// default. A refresh rotates it, so a token used within that time lives on in its successor;
+// FAPI 2.0 clients keep theirs, good for that time from the login.
 const refreshTokenLifetime = 14 * 24 * time.Hour
 
 // handleToken serves the token endpoint (RFC 6749 section 4.1.3 and section 6).
